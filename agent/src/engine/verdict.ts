@@ -1,0 +1,29 @@
+// A verdict is an outcome, not an exception: what to do with the packet, who decided it, and the
+// side effects the daemon carries out (ban, log).
+
+export type VerdictAction = 'accept' | 'drop' | 'reject';
+
+/** Who decided: a static rule, a default, a detector, a rate limit, a payload rule, or the decoder. */
+export type DecidedBy =
+  | { readonly kind: 'rule'; readonly name: string }
+  | { readonly kind: 'default'; readonly name: 'inbound' | 'outbound' }
+  | { readonly kind: 'ratelimit'; readonly name: string }
+  | { readonly kind: 'detector'; readonly name: 'synFlood' | 'synFloodTotal' | 'icmpFlood' | 'oversizedIcmp' | 'portScan' }
+  | { readonly kind: 'payload'; readonly name: string }
+  | { readonly kind: 'malformed'; readonly name: string }
+  | { readonly kind: 'flow'; readonly name: 'established' };
+
+export interface Verdict {
+  readonly action: VerdictAction;
+  readonly by: DecidedBy;
+  /** Human words for the log: "SYN rate 52/s over 20/s". */
+  readonly reason: string;
+  /** Ban the packet's source: a duration in ms, or null for the policy's default (escalated). */
+  readonly ban?: { readonly durationMs: number | null } | undefined;
+  /** Log even when accepted (payload rules with action "log"). */
+  readonly log?: boolean | undefined;
+}
+
+export function describeBy(by: DecidedBy): string {
+  return `${by.kind}:${by.name}`;
+}

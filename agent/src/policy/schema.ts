@@ -1,0 +1,200 @@
+// Policy v1: the one contract between the VPS owner, the NixOS module, the kernel renderer and
+// the engine. Types are inferred from it; docs/policy.md is generated from it.
+import { z } from 'zod';
+import { compileLinear } from './regex.js';
+import { parseCidr, parseDuration, parsePortSpec, type Cidr, type PortRange } from './units.js';
+
+export const Duration = z
+  .string()
+  .transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: 'expected a duration such as "90s", "10m", "1h", "7d"', input: text });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({ description: 'A duration: a whole number and a unit (ms, s, m, h, d, w), e.g. "10m".' });
+
+export const CidrSpec = z
+  .string()
+  .transform((text, ctx): Cidr => {
+    const c = parseCidr(text);
+    if (c === null) {
+      ctx.addIssue({ code: 'custom', message: 'expected an IPv4 or IPv6 address or CIDR', input: text });
+      return z.NEVER;
+    }
+    return c;
+  })
+  .meta({ description: 'An IPv4 or IPv6 address or network: "203.0.113.0/24", "2001:db8::/32", "192.0.2.7".' });
+
+export const PortSpec = z
+  .union([z.number(), z.string()])
+  .transform((spec, ctx): PortRange => {
+    const r = parsePortSpec(spec);
+    if (r === null || r === 'reversed') {
+      const message = r === 'reversed' ? 'port range is reversed (from > to)' : 'expected a port 1-65535 or a range "from-to"';
+      ctx.addIssue({ code: 'custom', message, input: spec });
+      return z.NEVER;
+    }
+    return r;
+  })
+  .meta({ description: 'A port (1-65535) or an inclusive range "8000-8100".' });
+
+export const Protocol = z.enum(['tcp', 'udp', 'icmp', 'icmpv6', 'any']);
+export const Direction = z.enum(['inbound', 'outbound']);
+export const Action = z.enum(['accept', 'drop', 'reject']);
+export const FailMode = z.enum(['open', 'closed']);
+export const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
+
+/** A ban duration, or false for "drop the packet but do not ban the source". */
+const BanFor = z.union([Duration, z.literal(false)]);
+
+const Rate = z.strictObject({
+  rate: z.number().positive().describe('Tokens added per `per` interval.'),
+  per: Duration.prefault('1s'),
+  burst: z.number().int().positive().describe('Bucket size: how many may arrive at once.'),
+});
+
+export const Rule = z
+  .strictObject({
+    name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+    action: Action,
+    direction: Direction.default('inbound'),
+    protocol: Protocol.default('any'),
+    source: z.array(CidrSpec).optional().describe('Source networks; absent means any.'),
+    destination: z.array(CidrSpec).optional().describe('Destination networks; absent means any.'),
+    ports: z.array(PortSpec).min(1).optional().describe('Destination ports (tcp/udp only); absent means any.'),
+  })
+  .superRefine((r, ctx) => {
+    if (r.ports && !(r.protocol === 'tcp' || r.protocol === 'udp')) {
+      ctx.addIssue({ code: 'custom', path: ['ports'], message: `ports need protocol tcp or udp, not ${r.protocol}`, input: r.protocol });
+    }
+  })
+  .describe('A static rule; the first rule that matches a new connection decides it.');
+
+export const RateLimit = z
+  .strictObject({
+    name: z.string().min(1).max(64),
+    direction: Direction.default('inbound'),
+    protocol: Protocol.default('any'),
+    ports: z.array(PortSpec).min(1).optional(),
+    ...Rate.shape,
+    ban: BanFor.prefault(false).describe('Ban the source when it runs out of tokens, or only drop the excess.'),
+  })
+  .describe('A per-source token bucket on new connections (and ICMP) that match it.');
+
+export const Pattern = z
+  .union([
+    z.strictObject({ text: z.string().min(1).max(1024) }),
+    z.strictObject({ hex: z.string().regex(/^([0-9a-fA-F]{2}\s*)+$/, 'expected hex bytes such as "de ad be ef"').max(2048) }),
+    z
+      .strictObject({ regex: z.string().min(1).max(1024), flags: z.string().default('') })
+      .superRefine((p, ctx) => {
+        try {
+          compileLinear(p.regex, p.flags);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: ['regex'], message: `invalid regular expression: ${(err as Error).message}`, input: p.regex });
+        }
+      }),
+  ])
+  .describe('What to look for: plain text, hex bytes, or a regular expression (run on a linear-time engine).');
+
+export const PayloadRule = z
+  .strictObject({
+    name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+    protocol: z.enum(['tcp', 'udp']),
+    ports: z.array(PortSpec).min(1).max(15).describe('Server ports the rule watches (at most 15: one iptables multiport match).'),
+    direction: Direction.default('inbound'),
+    pattern: Pattern,
+    action: z.enum(['drop', 'reject', 'log']),
+    ban: BanFor.prefault(false),
+    depth: z.number().int().positive().optional().describe('Inspect only the first N bytes of each flow (cheaper, but a pattern placed later passes).'),
+  })
+  .describe('Deep packet inspection: matched across TCP segments, per flow.');
+
+const Detector = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.strictObject({ enabled: z.boolean().default(true), ...shape, ban: BanFor.prefault('10m') });
+
+export const Detectors = z.strictObject({
+  synFlood: Detector({
+    perSource: Rate.prefault({ rate: 20, burst: 40 }).describe('SYNs per source.'),
+    total: Rate.prefault({ rate: 2000, burst: 4000 }).describe('SYNs from all sources; beyond it new SYNs are dropped (no ban).'),
+  }).prefault({}),
+  icmpFlood: Detector({
+    perSource: Rate.prefault({ rate: 10, burst: 20 }),
+  }).prefault({}),
+  oversizedIcmp: Detector({
+    maxBytes: z.number().int().min(64).max(65535).default(1024).describe('Largest echo request (whole IP packet, bytes) let through.'),
+  }).prefault({}),
+  portScan: Detector({
+    ports: z.number().int().min(2).max(65535).default(12).describe('Distinct closed ports one source may touch within `window`.'),
+    window: Duration.prefault('10s'),
+  }).prefault({ ban: '1h' }),
+});
+
+export const Bans = z.strictObject({
+  duration: Duration.prefault('1h').describe('Ban length when a detector or `vpsfw ban` gives none.'),
+  escalation: z
+    .strictObject({
+      factor: z.number().min(1).max(100).default(2).describe('Each repeat ban lasts this many times the last one.'),
+      max: Duration.prefault('7d'),
+      memory: Duration.prefault('7d').describe('How long a source is remembered as an offender.'),
+    })
+    .prefault({}),
+  allowlist: z.array(CidrSpec).prefault(['127.0.0.0/8', '::1/128']).describe('Never banned, never judged: accepted in the kernel.'),
+  maxEntries: z.number().int().min(16).max(1_000_000).default(65536),
+  stateFile: z.string().min(1).optional().describe('Where bans persist across restarts; default <state dir>/bans.json.'),
+});
+
+export const Policy = z
+  .strictObject({
+    version: z.literal(1),
+    queue: z
+      .strictObject({
+        num: z.number().int().min(0).max(65535).default(0),
+        failMode: FailMode.default('open').describe('open: traffic flows if the agent is gone; closed: new connections are refused.'),
+        maxLen: z.number().int().min(16).max(1_048_576).default(4096),
+      })
+      .prefault({}),
+    defaults: z
+      .strictObject({
+        inbound: Action.default('drop').describe('Verdict for new inbound connections no rule matches.'),
+        outbound: Action.default('accept'),
+        malformed: z.enum(['drop', 'accept']).default('drop').describe('Verdict for packets that cannot be decoded.'),
+      })
+      .prefault({}),
+    denyNetworks: z.array(CidrSpec).prefault([]).describe('Dropped in the kernel before any judgement.'),
+    rules: z.array(Rule).default([]),
+    rateLimits: z.array(RateLimit).default([]),
+    detectors: Detectors.prefault({}),
+    payloadRules: z.array(PayloadRule).default([]),
+    bans: Bans.prefault({}),
+    logging: z
+      .strictObject({
+        level: LogLevel.default('info'),
+        packets: z.boolean().default(false).describe('One event per judged packet (debug; heavy).'),
+        pcap: z.string().min(1).nullable().default(null).describe('Write judged packets to this pcap file.'),
+        dropLogsPerSecond: z.number().int().min(0).default(20).describe('Drop/reject events logged per second at most; the rest are counted.'),
+        statsInterval: Duration.prefault('60s'),
+      })
+      .prefault({}),
+  })
+  .superRefine((p, ctx) => {
+    const seen = new Set<string>();
+    const names = [...p.rules.map((r, i) => ['rules', i, r.name] as const), ...p.payloadRules.map((r, i) => ['payloadRules', i, r.name] as const)];
+    for (const [list, i, name] of names) {
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: 'duplicate rule name', input: name });
+      seen.add(name);
+    }
+  });
+
+export type PolicyInput = z.input<typeof Policy>;
+export type Policy = z.output<typeof Policy>;
+export type Rule = z.output<typeof Rule>;
+export type RateLimit = z.output<typeof RateLimit>;
+export type PayloadRule = z.output<typeof PayloadRule>;
+export type Pattern = z.output<typeof Pattern>;
+export type Action = z.output<typeof Action>;
+export type Protocol = z.output<typeof Protocol>;
+export type Direction = z.output<typeof Direction>;
