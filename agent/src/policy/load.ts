@@ -14,15 +14,24 @@ export interface LoadedPolicy {
   source: string;
   /** sha256 of the document as written, first 16 hex digits: tells which policy is running. */
   hash: string;
+  /** The document as written, before defaults. */
+  document: unknown;
 }
 
 export const BUILTIN_SOURCE = 'built-in default';
+
+// cosmiconfig's defaults plus vpsfw.config.json/yaml, which its defaults lack.
+const SEARCH_PLACES = [
+  'package.json',
+  ...['', '.json', '.yaml', '.yml', '.js', '.ts', '.mjs', '.cjs'].map((ext) => `.vpsfwrc${ext}`),
+  ...['json', 'yaml', 'yml', 'js', 'ts', 'mjs', 'cjs'].map((ext) => `vpsfw.config.${ext}`),
+];
 
 /** Validates a document; throws PolicyInvalidError listing every issue with path and value. */
 export function parsePolicy(document: unknown, source: string): LoadedPolicy {
   const result = Policy.safeParse(document, { reportInput: true });
   if (!result.success) throw new PolicyInvalidError(source, result.error.issues.map(toPolicyIssue));
-  return { policy: deepFreeze(result.data), source, hash: hashDocument(document) };
+  return { policy: deepFreeze(result.data), source, hash: hashDocument(document), document };
 }
 
 function toPolicyIssue(issue: z.core.$ZodIssue): PolicyIssue {
@@ -61,7 +70,7 @@ export interface LoadOptions {
 export async function loadPolicy(opts: LoadOptions = {}): Promise<LoadedPolicy> {
   if (opts.file !== undefined) return parsePolicy(await readJsonFile(opts.file), opts.file);
   if (opts.searchFrom !== undefined) {
-    const found = await cosmiconfig('vpsfw').search(opts.searchFrom).catch((err: Error) => {
+    const found = await cosmiconfig('vpsfw', { searchPlaces: SEARCH_PLACES }).search(opts.searchFrom).catch((err: Error) => {
       throw new VpsfwError('VPSFW_ERR_POLICY_UNREADABLE', `cannot read policy: ${err.message}`, { cause: err });
     });
     if (found && !found.isEmpty) return parsePolicy(found.config, found.filepath);

@@ -1,0 +1,31 @@
+import { UsageError } from '../errors.js';
+import { parseDuration } from '../policy/units.js';
+import { isIP } from 'node:net';
+import { controlOption, parse, type Io } from './args.js';
+import { ask, CONTROL_HELP } from './client-command.js';
+
+const cmd = {
+  usage: `usage: vpsfw ban IP [--for DURATION] [--reason TEXT] [--control PATH]
+
+Bans an IPv4 or IPv6 address in the kernel now. Without --for, the policy's ban duration applies,
+escalated for a repeat offender. Allowlisted addresses are refused.
+  --for DURATION   e.g. 30m, 1h, 7d
+  --reason TEXT    recorded with the ban
+${CONTROL_HELP}`,
+  options: { ...controlOption, for: { type: 'string' }, reason: { type: 'string' } },
+} as const;
+
+export default async function ban(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(cmd, argv);
+  if (values.help) return io.out(cmd.usage), 0;
+  const [address] = positionals;
+  if (address === undefined || positionals.length > 1 || isIP(address) === 0) throw new UsageError(`expected one IPv4 or IPv6 address (got ${JSON.stringify(positionals.join(' '))})\n\n${cmd.usage}`);
+  let durationMs: number | null = null;
+  if (values.for !== undefined) {
+    durationMs = parseDuration(values.for);
+    if (durationMs === null) throw new UsageError(`--for: expected a duration such as "30m", "1h", "7d" (got "${values.for}")`);
+  }
+  const e = (await ask(values, { cmd: 'ban', address, durationMs, reason: values.reason ?? '' })) as { until: number };
+  io.out(`banned ${address} until ${new Date(e.until).toISOString()}`);
+  return 0;
+}

@@ -1,0 +1,19 @@
+import { KernelFirewall } from '../kernel/apply.js';
+import { realRunner } from '../kernel/exec.js';
+import { parse, type Io } from './args.js';
+
+const cmd = {
+  usage: `usage: vpsfw cleanup
+
+Removes every vpsfw chain, jump and ipset set from this network namespace, leaving every other rule
+as it is. For a host where the agent was killed and is not coming back.`,
+  options: {},
+} as const;
+
+export default async function cleanup(argv: string[], io: Io): Promise<number> {
+  const { values } = parse(cmd, argv);
+  if (values.help) return io.out(cmd.usage), 0;
+  await new KernelFirewall(realRunner()).remove();
+  io.out('vpsfw rules and sets removed');
+  return 0;
+}

@@ -1,0 +1,44 @@
+import { runDaemon } from '../daemon.js';
+import { DEFAULT_CONTROL_PATH, DEFAULT_STATE_DIR } from '../control/protocol.js';
+import { createLogger } from '../log/logger.js';
+import { controlOption, parse, policyOption, type Io } from './args.js';
+
+const cmd = {
+  usage: `usage: vpsfw run [--policy FILE] [--control PATH] [--state-dir DIR] [--debug] [--pcap FILE]
+
+Runs the agent in the foreground (systemd runs it so): applies the kernel rules, judges the packets
+the kernel queues, logs one JSON line per event on stdout.
+  --policy FILE    policy to enforce (default: the built-in policy; cosmiconfig is not searched, so
+                   a service never picks up a file from its working directory)
+  --control PATH   control socket (default ${DEFAULT_CONTROL_PATH})
+  --state-dir DIR  where bans persist (default ${DEFAULT_STATE_DIR})
+  --debug          print every judged packet on one line (stderr)
+  --pcap FILE      write every judged packet to a pcap file
+Signals: SIGHUP reloads the policy (a bad one is refused, the running one kept); SIGTERM/SIGINT
+remove every rule and set the agent added and exit 0.`,
+  options: { ...policyOption, ...controlOption, 'state-dir': { type: 'string' }, debug: { type: 'boolean' }, pcap: { type: 'string' } },
+} as const;
+
+export default async function run(argv: string[], io: Io): Promise<number> {
+  const { values } = parse(cmd, argv);
+  if (values.help) return io.out(cmd.usage), 0;
+  const log = createLogger('info');
+  try {
+    await runDaemon({
+      policy: { file: values.policy },
+      controlPath: values.control ?? DEFAULT_CONTROL_PATH,
+      stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR,
+      debug: values.debug ?? false,
+      pcap: values.pcap,
+      log,
+    });
+  } catch (err) {
+    log.fatal({ event: 'fatal', err }, (err as Error).message);
+    log.flush();
+    throw err;
+  }
+  log.flush();
+  // The NFQUEUE binding keeps a handle open that it cannot close: leave explicitly.
+  setImmediate(() => process.exit(0));
+  return 0;
+}

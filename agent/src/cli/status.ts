@@ -1,0 +1,41 @@
+import { controlOption, parse, type Io } from './args.js';
+import { ask, CONTROL_HELP } from './client-command.js';
+
+const cmd = {
+  usage: `usage: vpsfw status [--json] [--control PATH]
+
+Shows the running agent: uptime, policy and its hash, packets per verdict and per rule or detector,
+queue drops, bans.
+  --json           the whole status as JSON
+${CONTROL_HELP}`,
+  options: { ...controlOption, json: { type: 'boolean' } },
+} as const;
+
+interface Status {
+  version: string;
+  pid: number;
+  uptimeSeconds: number;
+  policy: { source: string; hash: string };
+  queue: { num: number; failMode: string; received: number; kernelDrops: number };
+  verdicts?: Record<string, number>;
+  decidedBy?: Record<string, number>;
+  bans: { active: number };
+  [k: string]: unknown;
+}
+
+export default async function status(argv: string[], io: Io): Promise<number> {
+  const { values } = parse(cmd, argv);
+  if (values.help) return io.out(cmd.usage), 0;
+  const s = (await ask(values, { cmd: 'status' })) as Status;
+  if (values.json) return io.out(JSON.stringify(s, null, 2)), 0;
+  const lines = [
+    `vpsfw ${s.version}, pid ${s.pid}, up ${s.uptimeSeconds}s`,
+    `policy:   ${s.policy.source} (${s.policy.hash})`,
+    `queue:    ${s.queue.num} (fail-${s.queue.failMode}), ${s.queue.received} packets judged, ${s.queue.kernelDrops} dropped by the kernel queue`,
+    `verdicts: ${Object.entries(s.verdicts ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `by:       ${Object.entries(s.decidedBy ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
+    `bans:     ${s.bans.active} active`,
+  ];
+  io.out(lines.join('\n'));
+  return 0;
+}

@@ -1,0 +1,60 @@
+// The daemon's side of the control socket. Mode 0600: only the daemon's user and root get in.
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { MAX_LINE, Request, type Response } from './protocol.js';
+
+export type ControlHandler = (req: Request) => Promise<unknown>;
+
+export async function listenControl(path: string, handle: ControlHandler): Promise<Server> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  await rm(path, { force: true });
+  const server = createServer((sock) => serve(sock, handle));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  await chmod(path, 0o600);
+  return server;
+}
+
+function serve(sock: Socket, handle: ControlHandler): void {
+  let buf = '';
+  sock.setEncoding('utf8');
+  sock.on('error', () => sock.destroy());
+  sock.on('data', (chunk: string) => {
+    buf += chunk;
+    if (buf.length > MAX_LINE) return reply(sock, { ok: false, error: { code: 'VPSFW_ERR_CONTROL_PROTOCOL', message: 'request too large' } });
+    const nl = buf.indexOf('\n');
+    if (nl < 0) return;
+    const line = buf.slice(0, nl);
+    sock.removeAllListeners('data');
+    answer(line, handle).then((r) => reply(sock, r));
+  });
+}
+
+async function answer(line: string, handle: ControlHandler): Promise<Response> {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return { ok: false, error: { code: 'VPSFW_ERR_CONTROL_PROTOCOL', message: 'request is not JSON' } };
+  }
+  const req = Request.safeParse(json);
+  if (!req.success) return { ok: false, error: { code: 'VPSFW_ERR_CONTROL_PROTOCOL', message: req.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ') } };
+  try {
+    return { ok: true, result: await handle(req.data) };
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    return { ok: false, error: { code: e.code ?? 'VPSFW_ERR_CONTROL_PROTOCOL', message: e.message ?? String(err) } };
+  }
+}
+
+function reply(sock: Socket, r: Response): void {
+  sock.end(JSON.stringify(r) + '\n');
+}
+
+export async function closeControl(server: Server, path: string): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await rm(path, { force: true });
+}

@@ -1,0 +1,116 @@
+// Every schema rule, good and bad: each bad document must be refused with an issue at the right
+// path that names the value; each good one must parse to the values the engine will use.
+import t from 'tap';
+import { PolicyInvalidError } from '../../../agent/src/errors.js';
+import { defaultPolicyDocument } from '../../../agent/src/policy/defaults.js';
+import { parsePolicy } from '../../../agent/src/policy/load.js';
+
+function issues(doc: unknown) {
+  try {
+    parsePolicy(doc, 'test');
+  } catch (err) {
+    if (err instanceof PolicyInvalidError) return err.issues;
+    throw err;
+  }
+  return [];
+}
+
+const rule = (extra: object) => ({ version: 1, rules: [{ name: 'r', action: 'accept', ...extra }] });
+
+t.test('the built-in default policy is valid and what a fresh VPS needs', async (t) => {
+  const { policy } = parsePolicy(defaultPolicyDocument, 'default');
+  t.equal(policy.defaults.inbound, 'drop');
+  t.ok(policy.rules.find((r) => r.protocol === 'tcp' && r.ports?.some((p) => p.from <= 22 && p.to >= 22) && r.action === 'accept'), 'ssh allowed');
+  t.ok(policy.detectors.synFlood.enabled && policy.detectors.portScan.enabled && policy.detectors.icmpFlood.enabled);
+  t.equal(policy.queue.failMode, 'open');
+});
+
+t.test('a minimal document gets every default', async (t) => {
+  const { policy } = parsePolicy({ version: 1 }, 'test');
+  t.same(policy.queue, { num: 0, failMode: 'open', maxLen: 4096 });
+  t.equal(policy.bans.duration, 3_600_000);
+  t.same(policy.bans.allowlist.map((c) => `${c.address}/${c.prefix}`), ['127.0.0.0/8', '::1/128']);
+  t.equal(policy.detectors.portScan.ban, 3_600_000);
+  t.equal(policy.detectors.synFlood.perSource.per, 1000);
+  t.ok(Object.isFrozen(policy.rules), 'frozen');
+});
+
+const bad: Array<[string, unknown, string, unknown]> = [
+  ['missing version', {}, 'version', undefined],
+  ['version 2', { version: 2 }, 'version', 2],
+  ['unknown top-level key', { version: 1, extra: true }, '', undefined],
+  ['unknown nested key', { version: 1, queue: { number: 1 } }, 'queue', undefined],
+  ['queue number negative', { version: 1, queue: { num: -1 } }, 'queue.num', -1],
+  ['queue number not integer', { version: 1, queue: { num: 1.5 } }, 'queue.num', 1.5],
+  ['fail mode', { version: 1, queue: { failMode: 'sometimes' } }, 'queue.failMode', 'sometimes'],
+  ['default verdict', { version: 1, defaults: { inbound: 'allow' } }, 'defaults.inbound', 'allow'],
+  ['bad IPv4 CIDR', rule({ source: ['10.0.0.300/8'] }), 'rules.0.source.0', '10.0.0.300/8'],
+  ['bad IPv6 CIDR', rule({ source: ['::g/64'] }), 'rules.0.source.0', '::g/64'],
+  ['v4 prefix too long', rule({ destination: ['10.0.0.0/33'] }), 'rules.0.destination.0', '10.0.0.0/33'],
+  ['v6 prefix too long', { version: 1, denyNetworks: ['2001:db8::/129'] }, 'denyNetworks.0', '2001:db8::/129'],
+  ['port 0', rule({ protocol: 'tcp', ports: [0] }), 'rules.0.ports.0', 0],
+  ['port 70000', rule({ protocol: 'tcp', ports: [70000] }), 'rules.0.ports.0', 70000],
+  ['reversed range', rule({ protocol: 'udp', ports: ['90-80'] }), 'rules.0.ports.0', '90-80'],
+  ['port text', rule({ protocol: 'tcp', ports: ['ssh'] }), 'rules.0.ports.0', 'ssh'],
+  ['ports without tcp/udp', rule({ protocol: 'icmp', ports: [22] }), 'rules.0.ports', 'icmp'],
+  ['wrong type', rule({ protocol: 6 }), 'rules.0.protocol', 6],
+  ['bad direction', rule({ direction: 'both' }), 'rules.0.direction', 'both'],
+  ['bad rule name', rule({ name: 'has space' }), 'rules.0.name', 'has space'],
+  ['duration 5x', { version: 1, bans: { duration: '5x' } }, 'bans.duration', '5x'],
+  ['duration number', { version: 1, bans: { duration: 60 } }, 'bans.duration', 60],
+  ['duration zero', { version: 1, detectors: { portScan: { window: '0s' } } }, 'detectors.portScan.window', '0s'],
+  ['rate not positive', { version: 1, detectors: { synFlood: { perSource: { rate: 0, burst: 1 } } } }, 'detectors.synFlood.perSource.rate', 0],
+  ['invalid regex', { version: 1, payloadRules: [{ name: 'p', protocol: 'tcp', ports: [80], pattern: { regex: '(' }, action: 'drop' }] }, 'payloadRules.0.pattern.regex', '('],
+  ['backtracking regex', { version: 1, payloadRules: [{ name: 'p', protocol: 'tcp', ports: [80], pattern: { regex: '(a)\\1' }, action: 'drop' }] }, 'payloadRules.0.pattern.regex', '(a)\\1'],
+  ['regex flag i (no linear-time support)', { version: 1, payloadRules: [{ name: 'p', protocol: 'tcp', ports: [80], pattern: { regex: 'a', flags: 'i' }, action: 'drop' }] }, 'payloadRules.0.pattern.regex', 'a'],
+  ['bad hex', { version: 1, payloadRules: [{ name: 'p', protocol: 'tcp', ports: [80], pattern: { hex: 'zz' }, action: 'drop' }] }, 'payloadRules.0.pattern.hex', 'zz'],
+  ['payload action', { version: 1, payloadRules: [{ name: 'p', protocol: 'tcp', ports: [80], pattern: { text: 'x' }, action: 'accept' }] }, 'payloadRules.0.action', 'accept'],
+  ['duplicate rule names', { version: 1, rules: [{ name: 'a', action: 'accept' }, { name: 'a', action: 'drop' }] }, 'rules.1.name', 'a'],
+  ['bad log level', { version: 1, logging: { level: 'loud' } }, 'logging.level', 'loud'],
+  ['allowlist entry', { version: 1, bans: { allowlist: ['localhost'] } }, 'bans.allowlist.0', 'localhost'],
+  ['max entries too small', { version: 1, bans: { maxEntries: 1 } }, 'bans.maxEntries', 1],
+];
+
+for (const [name, doc, path, value] of bad) {
+  t.test(`refused: ${name}`, async (t) => {
+    const found = issues(doc);
+    const hit = found.find((i) => i.path === path);
+    t.ok(hit, `an issue at "${path}" (got ${JSON.stringify(found)})`);
+    if (value !== undefined) t.same(hit?.value, value, 'names the value');
+  });
+}
+
+t.test('unknown keys are named', async (t) => {
+  const [i] = issues({ version: 1, extra: true, other: 1 });
+  t.match(i?.message, /unknown keys "extra", "other"/);
+});
+
+t.test('every problem is reported at once', async (t) => {
+  t.equal(issues({ version: 1, queue: { num: -1 }, bans: { duration: 'x' }, rules: [{ name: 'r', action: 'nope' }] }).length, 3);
+});
+
+t.test('good values parse to what the engine uses', async (t) => {
+  const { policy } = parsePolicy(
+    {
+      version: 1,
+      rules: [{ name: 'web', action: 'accept', protocol: 'tcp', ports: [80, '8000-8100'], source: ['192.0.2.0/24', '2001:db8::/32', '198.51.100.7'] }],
+      payloadRules: [
+        { name: 't', protocol: 'tcp', ports: [80], pattern: { text: 'evil' }, action: 'drop' },
+        { name: 'h', protocol: 'udp', ports: [53], pattern: { hex: 'de ad be ef' }, action: 'log' },
+        { name: 'r', protocol: 'tcp', ports: [80], pattern: { regex: '[Gg][Ee][Tt] /(etc|bin)/', flags: 's' }, action: 'reject', ban: '1h' },
+      ],
+      rateLimits: [{ name: 'l', protocol: 'tcp', ports: [22], rate: 5, per: '1m', burst: 10, ban: '30m' }],
+      bans: { duration: '2h', escalation: { factor: 3, max: '3d' } },
+    },
+    'test',
+  );
+  const r = policy.rules[0]!;
+  t.same(r.ports, [{ from: 80, to: 80 }, { from: 8000, to: 8100 }]);
+  t.same(r.source, [{ family: 4, address: '192.0.2.0', prefix: 24 }, { family: 6, address: '2001:db8::', prefix: 32 }, { family: 4, address: '198.51.100.7', prefix: 32 }]);
+  t.equal(r.direction, 'inbound');
+  t.equal(policy.rateLimits[0]!.per, 60_000);
+  t.equal(policy.rateLimits[0]!.ban, 1_800_000);
+  t.equal(policy.payloadRules[2]!.ban, 3_600_000);
+  t.equal(policy.payloadRules[0]!.ban, false);
+  t.same(policy.bans.escalation, { factor: 3, max: 259_200_000, memory: 604_800_000 });
+});
