@@ -2,11 +2,16 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { VpsfwError } from '../errors.js';
 import { MAX_LINE, Request, type Response } from './protocol.js';
 
 export type ControlHandler = (req: Request) => Promise<unknown>;
 
+// sun_path holds 108 bytes with the terminating NUL; a longer path would be cut short silently.
+const MAX_SOCKET_PATH = 107;
+
 export async function listenControl(path: string, handle: ControlHandler): Promise<Server> {
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) throw new VpsfwError('VPSFW_ERR_USAGE', `control socket path is too long (${Buffer.byteLength(path)} bytes, at most ${MAX_SOCKET_PATH}): ${path}`);
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   await rm(path, { force: true });
   const server = createServer((sock) => serve(sock, handle));

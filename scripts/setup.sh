@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian 12 / Ubuntu 22.04+ machine needs to build, demo and test vpsfw, as root:
+# the system packages (kernel tools, the libnetfilter_queue headers for the native binding, the
+# tools the tests attack with), the npm dependencies (`npm ci`, which also builds), and nothing else.
+# Idempotent: a second run installs nothing new.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  iptables ipset iproute2 conntrack            # the kernel side the agent drives
+  libnetfilter-queue-dev build-essential python3 # the native NFQUEUE bindings (node-gyp)
+  iputils-ping netcat-openbsd hping3 python3-scapy tcpdump iperf3 # demo, tests and benchmarks
+  nix-bin debootstrap systemd                  # Nix hash check, the systemd container test, systemd-analyze
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh: run as root (it installs system packages; the tests create network namespaces)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup.sh: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "setup.sh: Node.js 20 or later is required (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "          Install it (e.g. your distribution's nodejs if >= 20) and run this again." >&2
+  exit 1
+fi
+
+# The legacy iptables backend is not what this project targets: make sure nf_tables is the default.
+if update-alternatives --query iptables 2>/dev/null | grep -q '^Value: .*legacy'; then
+  echo "setup.sh: note: iptables points at the legacy backend; vpsfw works with either, tests use the default"
+fi
+
+npm ci --no-audit --no-fund

@@ -1,0 +1,44 @@
+// An end-to-end fixture: a lab, the answering service on the server, and the agent running a
+// policy in the server namespace; everything is stopped and removed in the test's teardown.
+import type { PolicyInput } from '../../agent/src/policy/schema.js';
+import { startAgent, type AgentProcess } from '../../agent/src/demo/agent-process.js';
+import { startService } from '../../agent/src/demo/probes.js';
+import { labFor, type Lab } from './netns.js';
+
+export const SERVICE_PORTS = [22, 80, 8080, 9090];
+
+/** A policy for tests: the web port 8080 open to all, 9090 closed, detectors at their defaults. */
+export function testPolicy(extra: Partial<PolicyInput> = {}): PolicyInput {
+  return {
+    version: 1,
+    rules: [
+      { name: 'web', action: 'accept', protocol: 'tcp', ports: [8080, 80] },
+      { name: 'ping', action: 'accept', protocol: 'icmp' },
+      { name: 'ping6', action: 'accept', protocol: 'icmpv6' },
+    ],
+    ...extra,
+  };
+}
+
+export interface AgentLab {
+  lab: Lab;
+  agent: AgentProcess;
+}
+
+export async function agentLab(t: { teardown(fn: () => unknown): void }, policy: PolicyInput, extraArgs: string[] = []): Promise<AgentLab> {
+  const lab = await labFor(t);
+  const service = startService(lab, lab.server, SERVICE_PORTS);
+  t.teardown(() => service.kill());
+  const agent = await startAgent({ ns: lab.server, policy, extraArgs });
+  t.teardown(() => agent.stop());
+  return { lab, agent };
+}
+
+/** iptables-save / ip6tables-save / ipset list of a namespace, counters stripped, for before/after comparisons. */
+export async function kernelSnapshot(lab: Lab): Promise<string> {
+  const strip = (s: string) => s.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]')).join('\n');
+  const v4 = await lab.exec(lab.server, 'iptables-save', []);
+  const v6 = await lab.exec(lab.server, 'ip6tables-save', []);
+  const sets = await lab.exec(lab.server, 'ipset', ['list']);
+  return [strip(v4.stdout), strip(v6.stdout), sets.stdout].join('\n=====\n');
+}

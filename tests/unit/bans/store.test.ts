@@ -1,0 +1,116 @@
+// The ban store with a fake kernel, file and clock: escalation, allowlist, expiry, capacity,
+// batching of kernel writes, and restore from the state file.
+import t from 'tap';
+import { BanStore, type BanKernel, type BanSettings, type BanState } from '../../../agent/src/bans/store.js';
+import { allowlistMatcher } from '../../../agent/src/bans/allowlist.js';
+import { parseCidr } from '../../../agent/src/policy/units.js';
+
+const H = 3_600_000;
+
+function fixture(over: Partial<BanSettings> = {}, saved: unknown = null) {
+  let now = 1_000_000;
+  const calls: Array<{ op: string; entries?: unknown; address?: string }> = [];
+  let file: unknown = saved;
+  const kernel: BanKernel = {
+    add: async (entries) => void calls.push({ op: 'add', entries: entries.map((e) => `${e.address}/${e.seconds}`) }),
+    del: async (address) => void calls.push({ op: 'del', address }),
+  };
+  const settings: BanSettings = {
+    duration: H,
+    escalation: { factor: 2, max: 4 * H, memory: 24 * H },
+    maxEntries: 100,
+    isAllowlisted: allowlistMatcher([parseCidr('127.0.0.0/8')!, parseCidr('2001:db8:ffff::/48')!]),
+    ...over,
+  };
+  const store = new BanStore(
+    { kernel, file: { load: async () => file, save: async (s: BanState) => void (file = s) }, now: () => now, onError: (e) => { throw e; } },
+    settings,
+  );
+  return { store, calls, tick: (ms: number) => (now += ms), file: () => file as BanState };
+}
+
+t.test('escalation: each repeat within memory doubles, capped at max; forgotten after memory', async (t) => {
+  const f = fixture();
+  const lengths: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = f.store.ban('192.0.2.2', { durationMs: null, reason: 'x', by: 'detector:synFlood' });
+    if (r.kind !== 'banned') throw new Error(r.kind);
+    lengths.push(r.entry.until - r.entry.since);
+    f.tick(r.entry.until - r.entry.since + 1);
+  }
+  t.same(lengths, [H, 2 * H, 4 * H, 4 * H]);
+  f.tick(25 * H);
+  const r = f.store.ban('192.0.2.2', { durationMs: null, reason: 'x', by: 'd' });
+  t.equal(r.kind === 'banned' && r.entry.offense, 1, 'first offense again after the memory');
+});
+
+t.test('a detector duration is escalated from its own base', async (t) => {
+  const f = fixture();
+  const a = f.store.ban('192.0.2.3', { durationMs: 600_000, reason: 'x', by: 'd' });
+  t.equal(a.kind === 'banned' && a.entry.until - a.entry.since, 600_000);
+});
+
+t.test('the allowlist is never banned, v4 and v6', async (t) => {
+  const f = fixture();
+  t.equal(f.store.ban('127.0.0.1', { durationMs: null, reason: 'x', by: 'd' }).kind, 'allowlisted');
+  t.equal(f.store.ban('2001:db8:ffff::1', { durationMs: null, reason: 'x', by: 'd' }).kind, 'allowlisted');
+  t.equal(f.store.ban('2001:db8:fffe::1', { durationMs: null, reason: 'x', by: 'd' }).kind, 'banned');
+});
+
+t.test('an active ban is not escalated again by packets already in flight', async (t) => {
+  const f = fixture();
+  f.store.ban('192.0.2.4', { durationMs: null, reason: 'x', by: 'd' });
+  const again = f.store.ban('192.0.2.4', { durationMs: null, reason: 'x', by: 'd' });
+  t.equal(again.kind, 'already');
+});
+
+t.test('kernel writes are batched: bans made while a write is running go in one later write', async (t) => {
+  const f = fixture();
+  for (let i = 1; i <= 50; i++) f.store.ban(`198.51.100.${i}`, { durationMs: null, reason: 'x', by: 'd' });
+  await f.store.flushed();
+  const adds = f.calls.filter((c) => c.op === 'add');
+  t.equal(adds.length, 2, 'the first ban goes at once, the other 49 in one batch');
+  t.equal((adds[1]!.entries as string[]).length, 49);
+  t.equal((adds[0]!.entries as string[])[0], '198.51.100.1/3600', 'timeout in seconds');
+});
+
+t.test('capacity: at maxEntries the ban expiring soonest makes room', async (t) => {
+  const f = fixture({ maxEntries: 16 });
+  f.store.ban('192.0.2.100', { durationMs: 1000, reason: 'short', by: 'd', escalate: false });
+  for (let i = 1; i <= 15; i++) f.store.ban(`192.0.2.${i}`, { durationMs: null, reason: 'x', by: 'd' });
+  f.store.ban('192.0.2.200', { durationMs: null, reason: 'x', by: 'd' });
+  t.equal(f.store.size, 16);
+  t.notOk(f.store.has('192.0.2.100'), 'the soonest-expiring was evicted');
+  t.ok(f.calls.some((c) => c.op === 'del' && c.address === '192.0.2.100'), 'and removed from the kernel');
+});
+
+t.test('expiry: list drops what has run out', async (t) => {
+  const f = fixture();
+  f.store.ban('192.0.2.5', { durationMs: 2000, reason: 'x', by: 'd', escalate: false });
+  t.equal(f.store.list().length, 1);
+  f.tick(2001);
+  t.equal(f.store.list().length, 0);
+});
+
+t.test('save and restore: running bans and offence history come back; expired and allowlisted ones do not', async (t) => {
+  const f = fixture();
+  f.store.ban('192.0.2.6', { durationMs: null, reason: 'x', by: 'd' });
+  f.store.ban('192.0.2.7', { durationMs: 1000, reason: 'x', by: 'd', escalate: false });
+  await f.store.save();
+  const saved = f.file();
+  saved.bans.push({ address: '127.0.0.5', family: 4, since: 0, until: Number.MAX_SAFE_INTEGER, reason: 'x', by: 'd', offense: 1 });
+  const g = fixture({}, saved);
+  g.tick(5000);
+  t.equal(await g.store.restore(), 1, 'one ban restored');
+  t.ok(g.store.has('192.0.2.6'));
+  t.match(g.calls.find((c) => c.op === 'add'), { entries: [/^192\.0\.2\.6\/\d+$/] }, 'back in the kernel with the time left');
+  const next = g.store.ban('192.0.2.7', { durationMs: null, reason: 'x', by: 'd' });
+  t.equal(next.kind === 'banned' && next.entry.offense, 2, 'offence history survived');
+});
+
+t.test('a corrupt state file restores nothing and breaks nothing', async (t) => {
+  for (const bad of [null, 'text', { version: 9 }, { version: 1, bans: 'x' }, { version: 1, bans: [{ address: 1 }] }]) {
+    const f = fixture({}, bad);
+    t.equal(await f.store.restore(), 0);
+  }
+});
