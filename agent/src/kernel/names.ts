@@ -32,3 +32,6 @@ export function setNames(family: Family) {
  */
 export const REJECT_MARK = 0x00560000;
 export const MARK_MASK = 0x00ff0000;
+
+/** Set by the kernel on established packets it queues for payload rules: the engine sees they belong to an accepted flow. */
+export const ESTABLISHED_MARK = 0x00570000;

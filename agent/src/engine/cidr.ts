@@ -1,0 +1,78 @@
+// CIDR matching on the packet's own address bytes: compiled once per policy, so judging a packet
+// parses no strings. IPv4 as one 32-bit word, IPv6 as four.
+import type { Cidr } from '../policy/units.js';
+import { isIPv4 } from 'node:net';
+
+interface Net {
+  words: Uint32Array;
+  masks: Uint32Array;
+}
+
+export class CidrSet {
+  readonly #v4: Net[] = [];
+  readonly #v6: Net[] = [];
+  /** True when the list was absent: matches every address. */
+  readonly any: boolean;
+
+  constructor(cidrs: readonly Cidr[] | undefined) {
+    this.any = cidrs === undefined;
+    for (const c of cidrs ?? []) (c.family === 4 ? this.#v4 : this.#v6).push(compile(c));
+  }
+
+  /** Has this family any network at all? A rule with only IPv4 sources never matches IPv6. */
+  hasFamily(family: 4 | 6): boolean {
+    return this.any || (family === 4 ? this.#v4 : this.#v6).length > 0;
+  }
+
+  /** Matches the address at `offset` in `buf` (4 bytes for IPv4, 16 for IPv6). */
+  matches(buf: Buffer, offset: number, family: 4 | 6): boolean {
+    if (this.any) return true;
+    const nets = family === 4 ? this.#v4 : this.#v6;
+    const n = family === 4 ? 1 : 4;
+    outer: for (const net of nets) {
+      for (let i = 0; i < n; i++) {
+        if (((buf.readUInt32BE(offset + 4 * i) & net.masks[i]!) >>> 0) !== net.words[i]) continue outer;
+      }
+      return true;
+    }
+    return false;
+  }
+}
+
+function compile(c: Cidr): Net {
+  const bytes = addressBytes(c.address, c.family);
+  const n = c.family === 4 ? 1 : 4;
+  const words = new Uint32Array(n);
+  const masks = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const bits = Math.max(0, Math.min(32, c.prefix - 32 * i));
+    masks[i] = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    words[i] = (bytes.readUInt32BE(4 * i) & masks[i]!) >>> 0;
+  }
+  return { words, masks };
+}
+
+/** Address text → bytes (validated text from the schema). */
+export function addressBytes(address: string, family: 4 | 6): Buffer {
+  if (family === 4 && isIPv4(address)) return Buffer.from(address.split('.').map(Number));
+  const [head = '', tail = ''] = address.includes('::') ? address.split('::') : [address, ''];
+  const parse = (s: string) => (s === '' ? [] : s.split(':'));
+  let h = parse(head);
+  let t = parse(tail);
+  // An embedded IPv4 tail (::ffff:192.0.2.1) is two groups.
+  const last = (address.includes('::') ? t : h).at(-1);
+  if (last && last.includes('.')) {
+    const v4 = last.split('.').map(Number);
+    const groups = [((v4[0]! << 8) | v4[1]!).toString(16), ((v4[2]! << 8) | v4[3]!).toString(16)];
+    if (address.includes('::')) t = [...t.slice(0, -1), ...groups];
+    else h = [...h.slice(0, -1), ...groups];
+  }
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), 2 * i));
+  return b;
+}
+
+/** Where the source and destination addresses sit in a packet of each family. */
+export const SRC_OFFSET = { 4: 12, 6: 8 } as const;
+export const DST_OFFSET = { 4: 16, 6: 24 } as const;

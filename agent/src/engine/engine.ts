@@ -1,0 +1,133 @@
+// The engine: a pure function of the policy, the packet and the time. For a new packet, in order:
+// static rules → rate limits → SYN flood → ICMP flood and oversized echo → port scan → payload.
+// Packets of an accepted flow (queued for payload rules only) go to the payload matcher alone.
+import type { Direction, Policy } from '../policy/schema.js';
+import type { Packet } from '../packet/types.js';
+import { IcmpDetector, PortScanDetector, SynFloodDetector } from './detectors.js';
+import { PayloadMatcher } from './dpi/matcher.js';
+import { RateLimits } from './ratelimit.js';
+import { StaticRules } from './rules.js';
+import { describeBy, type Verdict, type VerdictAction } from './verdict.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export interface EngineLimits {
+  /** Per-source entries per table (buckets, scan trackers); the oldest are evicted beyond it. */
+  maxSources: number;
+  /** Flows with payload-inspection state. */
+  maxFlows: number;
+  /** A flow idle this long loses its inspection state. */
+  flowIdleMs: number;
+}
+
+export const DEFAULT_LIMITS: EngineLimits = { maxSources: 100_000, maxFlows: 65_536, flowIdleMs: 300_000 };
+
+export interface JudgeContext {
+  direction: Direction;
+  /** The kernel queued it as part of an accepted flow (ESTABLISHED_MARK). */
+  established: boolean;
+}
+
+export interface EngineStats {
+  verdicts: Record<VerdictAction, number>;
+  /** Packets per decider, e.g. "rule:ssh", "detector:synFlood", "malformed:bad-ihl". */
+  decidedBy: Record<string, number>;
+  tracked: { sources: number; flows: number; flowEvictions: number };
+}
+
+const ESTABLISHED: Verdict = { action: 'accept', by: { kind: 'flow', name: 'established' }, reason: 'part of an accepted flow' };
+
+class Pipeline {
+  readonly rules: StaticRules;
+  readonly rateLimits: RateLimits;
+  readonly syn: SynFloodDetector;
+  readonly icmp: IcmpDetector;
+  readonly scan: PortScanDetector;
+  readonly payload: PayloadMatcher;
+  readonly malformed: Verdict['action'];
+
+  constructor(policy: Policy, limits: EngineLimits, previous?: Pipeline) {
+    this.rules = new StaticRules(policy);
+    this.rateLimits = new RateLimits(policy, limits.maxSources);
+    this.syn = new SynFloodDetector(policy.detectors.synFlood, limits.maxSources);
+    this.icmp = new IcmpDetector(policy.detectors, limits.maxSources);
+    this.scan = new PortScanDetector(policy.detectors.portScan, limits.maxSources);
+    this.payload = new PayloadMatcher(policy, limits, previous?.payload.flows);
+    this.malformed = policy.defaults.malformed;
+  }
+}
+
+export class Engine {
+  readonly #clock: Clock;
+  readonly #limits: EngineLimits;
+  #p: Pipeline;
+  readonly #verdicts: Record<VerdictAction, number> = { accept: 0, drop: 0, reject: 0 };
+  readonly #decidedBy = new Map<string, number>();
+
+  constructor(policy: Policy, clock: Clock, limits: Partial<EngineLimits> = {}) {
+    this.#clock = clock;
+    this.#limits = { ...DEFAULT_LIMITS, ...limits };
+    this.#p = new Pipeline(policy, this.#limits);
+  }
+
+  /** On reload: rules and detectors rebuilt from the new policy; payload streams in flight kept. */
+  replacePolicy(policy: Policy): void {
+    this.#p = new Pipeline(policy, this.#limits, this.#p);
+  }
+
+  judge(packet: Packet, ctx: JudgeContext): Verdict {
+    return this.#count(this.#judge(packet, ctx, this.#clock.now()));
+  }
+
+  judgeMalformed(reason: string): Verdict {
+    return this.#count({ action: this.#p.malformed, by: { kind: 'malformed', name: reason }, reason: `undecodable packet: ${reason}` });
+  }
+
+  #judge(p: Packet, ctx: JudgeContext, now: number): Verdict {
+    const x = this.#p;
+    if (ctx.established) return x.payload.check(p, ctx.direction, now) ?? ESTABLISHED;
+    const base = x.rules.judge(p, ctx.direction);
+    // Floods are detected whatever the port: banning the source spares the queue its next packets.
+    const flood = x.syn.check(p, now) ?? x.icmp.check(p, now);
+    if (flood) return flood;
+    if (base.action !== 'accept') return (ctx.direction === 'inbound' && x.scan.check(p, now)) || base;
+    return x.rateLimits.check(p, ctx.direction, now) ?? x.payload.check(p, ctx.direction, now) ?? base;
+  }
+
+  #count(v: Verdict): Verdict {
+    this.#verdicts[v.action]++;
+    const k = describeBy(v.by);
+    this.#decidedBy.set(k, (this.#decidedBy.get(k) ?? 0) + 1);
+    return v;
+  }
+
+  /** Forgets a source's rate and scan state (after an unban: a fresh start). */
+  forget(address: string): void {
+    const x = this.#p;
+    x.syn.forget(address);
+    x.icmp.forget(address);
+    x.scan.forget(address);
+    x.rateLimits.forget(address);
+  }
+
+  /** Drops state that no longer says anything; the daemon calls it every few seconds. */
+  sweep(now: number): void {
+    const x = this.#p;
+    x.syn.sweep(now);
+    x.icmp.sweep(now);
+    x.scan.sweep(now);
+    x.rateLimits.sweep(now);
+    x.payload.sweep(now);
+  }
+
+  stats(): EngineStats {
+    const x = this.#p;
+    return {
+      verdicts: { ...this.#verdicts },
+      decidedBy: Object.fromEntries(this.#decidedBy),
+      tracked: { sources: x.syn.tracked + x.icmp.tracked + x.scan.tracked + x.rateLimits.tracked, flows: x.payload.flows.size, flowEvictions: x.payload.flows.evictions },
+    };
+  }
+}

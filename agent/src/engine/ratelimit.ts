@@ -1,0 +1,42 @@
+// Per-source rate limits from the policy: one token bucket table per limit, on the new
+// connections (and ICMP) that match it.
+import type { Direction, Policy, RateLimit } from '../policy/schema.js';
+import type { Packet } from '../packet/types.js';
+import { formatDuration } from '../policy/units.js';
+import { portsMatch, protocolMatches } from './match.js';
+import { TokenBuckets } from './token-bucket.js';
+import type { Verdict } from './verdict.js';
+
+export class RateLimits {
+  readonly #limits: Array<{ limit: RateLimit; buckets: TokenBuckets<string> }>;
+
+  constructor(policy: Policy, maxSources: number) {
+    this.#limits = policy.rateLimits.map((limit) => ({ limit, buckets: new TokenBuckets(limit, maxSources) }));
+  }
+
+  check(p: Packet, direction: Direction, now: number): Verdict | null {
+    for (const { limit, buckets } of this.#limits) {
+      if (limit.direction !== direction || !protocolMatches(limit.protocol, p) || !portsMatch(limit.ports, p)) continue;
+      if (buckets.take(p.src, now)) continue;
+      return {
+        action: 'drop',
+        by: { kind: 'ratelimit', name: limit.name },
+        reason: `over ${limit.rate}/${formatDuration(limit.per)} (burst ${limit.burst}) from ${p.src}`,
+        ban: limit.ban === false ? undefined : { durationMs: limit.ban },
+      };
+    }
+    return null;
+  }
+
+  forget(src: string): void {
+    for (const l of this.#limits) l.buckets.forget(src);
+  }
+
+  sweep(now: number): void {
+    for (const l of this.#limits) l.buckets.sweep(now);
+  }
+
+  get tracked(): number {
+    return this.#limits.reduce((n, l) => n + l.buckets.size, 0);
+  }
+}

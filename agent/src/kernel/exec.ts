@@ -1,0 +1,37 @@
+// The only module that runs kernel commands. Arguments are arrays, never shell strings; a failure
+// becomes a KernelCommandError naming the command and its stderr.
+import { spawn } from 'node:child_process';
+import { KernelCommandError } from '../errors.js';
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CommandRunner {
+  /** Runs a command, feeding `input` on stdin; rejects with KernelCommandError on a non-zero exit. */
+  run(cmd: string, args: string[], input?: string): Promise<CommandResult>;
+}
+
+/** Runs commands in this process's network namespace; `prefix` (e.g. ip netns exec NS) for tests. */
+export function realRunner(prefix: string[] = []): CommandRunner {
+  return {
+    run(cmd, args, input) {
+      const argv = [...prefix, cmd, ...args];
+      return new Promise((resolve, reject) => {
+        const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        child.on('error', (err) => reject(new KernelCommandError(argv.join(' '), err.message, null)));
+        child.on('close', (code) => {
+          if (code === 0) resolve({ code, stdout, stderr });
+          else reject(new KernelCommandError(`${cmd} ${args.join(' ')}`, stderr || stdout, code));
+        });
+        child.stdin.end(input ?? '');
+      });
+    },
+  };
+}

@@ -1,0 +1,120 @@
+// The decoder: IPv4 (options, fragments), IPv6 (extension headers), TCP, UDP, ICMP, ICMPv6, as a
+// view over the queued buffer. It never throws and never copies the payload: every length is
+// checked against the buffer before it is trusted, and a packet that lies gets a reason instead.
+import { ipv4At, ipv6At } from './address.js';
+import {
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  type DecodeResult,
+  type IcmpHeader,
+  type MalformedReason,
+  type Packet,
+  type TcpHeader,
+  type UdpHeader,
+} from './types.js';
+
+/** More than this many IPv6 extension headers is an evasion attempt, not a real packet. */
+const MAX_EXTENSION_HEADERS = 8;
+
+const fail = (reason: MalformedReason): DecodeResult => ({ ok: false, reason });
+
+export function decode(b: Buffer): DecodeResult {
+  if (b.length === 0) return fail('empty');
+  const version = b[0]! >> 4;
+  if (version === 4) return decode4(b);
+  if (version === 6) return decode6(b);
+  return fail('bad-version');
+}
+
+function decode4(b: Buffer): DecodeResult {
+  if (b.length < 20) return fail('truncated-ip-header');
+  const ihl = (b[0]! & 0x0f) * 4;
+  if (ihl < 20 || ihl > b.length) return fail('bad-ihl');
+  const total = b.readUInt16BE(2);
+  if (total < ihl || total > b.length) return fail('bad-total-length');
+  const frag = b.readUInt16BE(6);
+  const offset = (frag & 0x1fff) * 8;
+  const more = (frag & 0x2000) !== 0;
+  return finish(b, 4, total, ipv4At(b, 12), ipv4At(b, 16), b[9]!, b[8]!, ihl, offset > 0, more);
+}
+
+function decode6(b: Buffer): DecodeResult {
+  if (b.length < 40) return fail('truncated-ip-header');
+  const end = 40 + b.readUInt16BE(4);
+  if (end > b.length) return fail('bad-total-length');
+  let next = b[6]!;
+  let off = 40;
+  let later = false;
+  let more = false;
+  for (let n = 0; ; n++) {
+    if (next !== 0 && next !== 43 && next !== 44 && next !== 51 && next !== 60) break;
+    if (n === MAX_EXTENSION_HEADERS || off + 8 > end) return fail('truncated-extension-header');
+    const len = next === 44 ? 8 : next === 51 ? (b[off + 1]! + 2) * 4 : (b[off + 1]! + 1) * 8;
+    if (off + len > end) return fail('truncated-extension-header');
+    if (next === 44) {
+      const f = b.readUInt16BE(off + 2);
+      later = (f & 0xfff8) !== 0;
+      more = (f & 1) !== 0;
+    }
+    next = b[off]!;
+    off += len;
+  }
+  return finish(b, 6, end, ipv6At(b, 8), ipv6At(b, 24), next, b[7]!, off, later, more);
+}
+
+function finish(b: Buffer, family: 4 | 6, end: number, src: string, dst: string, protocol: number, ttl: number, off: number, later: boolean, more: boolean): DecodeResult {
+  const length = end;
+  let l4: TcpHeader | UdpHeader | IcmpHeader | null = null;
+  let payloadOffset = off;
+  const room = end - off;
+  // A first fragment must hold the whole transport header: splitting it is how filters are evaded.
+  const short: MalformedReason = more ? 'tiny-fragment' : 'truncated-l4-header';
+  if (!later) {
+    if (protocol === IPPROTO_TCP) {
+      if (room < 20) return fail(short);
+      const headerLength = (b[off + 12]! >> 4) * 4;
+      if (headerLength < 20) return fail('bad-l4-length');
+      if (headerLength > room) return fail(more ? 'tiny-fragment' : 'bad-l4-length');
+      l4 = {
+        kind: 'tcp',
+        srcPort: b.readUInt16BE(off),
+        dstPort: b.readUInt16BE(off + 2),
+        seq: b.readUInt32BE(off + 4),
+        ack: b.readUInt32BE(off + 8),
+        flags: b[off + 13]!,
+        window: b.readUInt16BE(off + 14),
+        headerLength,
+      };
+      payloadOffset = off + headerLength;
+    } else if (protocol === IPPROTO_UDP) {
+      if (room < 8) return fail(short);
+      const udpLength = b.readUInt16BE(off + 4);
+      // A fragmented datagram's length covers fragments still to come.
+      if (udpLength < 8 || (!more && udpLength > room)) return fail('bad-l4-length');
+      l4 = { kind: 'udp', srcPort: b.readUInt16BE(off), dstPort: b.readUInt16BE(off + 2), length: udpLength };
+      payloadOffset = off + 8;
+      if (!more) end = off + udpLength;
+    } else if ((protocol === IPPROTO_ICMP && family === 4) || (protocol === IPPROTO_ICMPV6 && family === 6)) {
+      if (room < 4) return fail(short);
+      l4 = { kind: family === 4 ? 'icmp' : 'icmpv6', type: b[off]!, code: b[off + 1]! };
+      payloadOffset = off + Math.min(8, room);
+    }
+  }
+  const packet: Packet = {
+    buf: b,
+    family,
+    length,
+    src,
+    dst,
+    protocol,
+    ttl,
+    laterFragment: later,
+    moreFragments: more,
+    l4,
+    payloadOffset,
+    payloadLength: end - payloadOffset,
+  };
+  return { ok: true, packet };
+}
