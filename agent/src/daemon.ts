@@ -13,7 +13,7 @@ import type { Request } from './control/protocol.js';
 import { makePacketHandler } from './daemon/packet-handler.js';
 import { Engine } from './engine/engine.js';
 import { describeBy, type Verdict } from './engine/verdict.js';
-import { PolicyInvalidError } from './errors.js';
+import { PolicyInvalidError, VpsfwError } from './errors.js';
 import { KernelFirewall } from './kernel/apply.js';
 import { realRunner } from './kernel/exec.js';
 import { renderKernel } from './kernel/render.js';
@@ -150,7 +150,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         return reload('control');
       case 'ban': {
         const r = bans.ban(req.address, { durationMs: req.durationMs, reason: req.reason || 'manual', by: 'control', escalate: req.durationMs === null });
-        if (r.kind === 'allowlisted') throw Object.assign(new Error(`${req.address} is on the allowlist (bans.allowlist): not banned`), { code: 'VPSFW_ERR_USAGE' });
+        if (r.kind === 'allowlisted') throw new VpsfwError('VPSFW_ERR_BAN_REFUSED', `${req.address} is on the allowlist (bans.allowlist): not banned`);
         await bans.flushed();
         log.warn({ event: 'ban', address: req.address, by: 'control', reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), until: new Date(r.entry.until).toISOString() }, `ban ${req.address}`);
         return r.entry;

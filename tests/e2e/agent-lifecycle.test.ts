@@ -15,6 +15,7 @@ t.test('SIGTERM removes everything the agent added, and only that', async (t) =>
   await lab.exec(lab.server, 'iptables', ['-N', 'nixos-fw']);
   await lab.exec(lab.server, 'iptables', ['-A', 'nixos-fw', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT']);
   await lab.exec(lab.server, 'iptables', ['-A', 'INPUT', '-j', 'nixos-fw']);
+  await lab.exec(lab.server, 'ip6tables', ['-A', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT']);
   await lab.exec(lab.server, 'ipset', ['create', 'foreign', 'hash:ip']);
   const before = await kernelSnapshot(lab);
   const agent = await startAgent({ ns: lab.server, policy: testPolicy({ denyNetworks: ['203.0.113.0/24'] }) });

@@ -64,9 +64,14 @@ export async function startAgent(opts: AgentStart): Promise<AgentProcess> {
     stderr.push(line);
     notify();
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => (notify(), resolve(code))));
   let exitCode: number | null | undefined;
-  void exited.then((c) => (exitCode = c));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      notify();
+      resolve(code);
+    }),
+  );
 
   const waitFor: AgentProcess['waitFor'] = (pred, timeoutMs = 10_000, what = 'event') =>
     new Promise((resolve, reject) => {
@@ -75,7 +80,7 @@ export async function startAgent(opts: AgentStart): Promise<AgentProcess> {
         if (hit) return done(() => resolve(hit));
         if (exitCode !== undefined) done(() => reject(new Error(`agent exited (${exitCode}) before ${what}; stderr: ${stderr.slice(-5).join(' | ')}; last events: ${JSON.stringify(events.slice(-3))}`)));
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last events: ${JSON.stringify(events.slice(-3))}`))), timeoutMs);
+      const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${stderr.slice(-5).join(" | ")}; last events: ${JSON.stringify(events.slice(-3))}`))), timeoutMs);
       const done = (f: () => void) => {
         clearTimeout(timer);
         waiters.delete(check);
@@ -113,6 +118,6 @@ export async function startAgent(opts: AgentStart): Promise<AgentProcess> {
       return code;
     },
   };
-  await waitFor((e) => e.event === 'start', 15_000, 'the start event');
+  await waitFor((e) => e.event === 'start', 30_000, 'the start event');
   return agent;
 }

@@ -30,6 +30,8 @@ export function realRunner(prefix: string[] = []): CommandRunner {
           if (code === 0) resolve({ code, stdout, stderr });
           else reject(new KernelCommandError(`${cmd} ${args.join(' ')}`, stderr || stdout, code));
         });
+        // A command that fails before reading its input closes the pipe: its exit status tells why.
+        child.stdin.on('error', () => undefined);
         child.stdin.end(input ?? '');
       });
     },
