@@ -1,8 +1,7 @@
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../policy/units.js';
-import { isIP } from 'node:net';
 import { controlOption, parse, type Io } from './args.js';
-import { ask, CONTROL_HELP } from './client-command.js';
+import { ask, CONTROL_HELP, oneAddress } from './client-command.js';
 
 const cmd = {
   usage: `usage: vpsfw ban IP [--for DURATION] [--reason TEXT] [--control PATH]
@@ -18,8 +17,7 @@ ${CONTROL_HELP}`,
 export default async function ban(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(cmd, argv);
   if (values.help) return io.out(cmd.usage), 0;
-  const [address] = positionals;
-  if (address === undefined || positionals.length > 1 || isIP(address) === 0) throw new UsageError(`expected one IPv4 or IPv6 address (got ${JSON.stringify(positionals.join(' '))})\n\n${cmd.usage}`);
+  const address = oneAddress(positionals, cmd.usage);
   let durationMs: number | null = null;
   if (values.for !== undefined) {
     durationMs = parseDuration(values.for);

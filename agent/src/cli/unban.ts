@@ -1,7 +1,5 @@
-import { UsageError } from '../errors.js';
-import { isIP } from 'node:net';
 import { controlOption, parse, type Io } from './args.js';
-import { ask, CONTROL_HELP } from './client-command.js';
+import { ask, CONTROL_HELP, oneAddress } from './client-command.js';
 
 const cmd = {
   usage: `usage: vpsfw unban IP [--control PATH]
@@ -14,8 +12,7 @@ ${CONTROL_HELP}`,
 export default async function unban(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(cmd, argv);
   if (values.help) return io.out(cmd.usage), 0;
-  const [address] = positionals;
-  if (address === undefined || positionals.length > 1 || isIP(address) === 0) throw new UsageError(`expected one IPv4 or IPv6 address (got ${JSON.stringify(positionals.join(' '))})\n\n${cmd.usage}`);
+  const address = oneAddress(positionals, cmd.usage);
   const r = (await ask(values, { cmd: 'unban', address })) as { wasBanned: boolean };
   io.out(r.wasBanned ? `unbanned ${address}` : `${address} was not banned`);
   return 0;

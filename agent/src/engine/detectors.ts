@@ -20,66 +20,67 @@ function stop(name: Extract<DecidedBy, { kind: 'detector' }>['name'], reason: st
 export const isSyn = (p: Packet) => p.l4?.kind === 'tcp' && (p.l4.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
 export const isEchoRequest = (p: Packet) => (p.l4?.kind === 'icmp' && p.l4.type === 8) || (p.l4?.kind === 'icmpv6' && p.l4.type === 128);
 
-export class SynFloodDetector {
+/** Per-source state every detector keeps: forgotten on unban, swept when it says nothing. */
+export interface SourceTracker {
+  forget(src: string): void;
+  sweep(now: number): void;
+  readonly tracked: number;
+}
+
+abstract class PerSourceBuckets implements SourceTracker {
+  protected readonly perSource: TokenBuckets<string>;
+
+  constructor(rate: Rate, maxSources: number) {
+    this.perSource = new TokenBuckets(rate, maxSources);
+  }
+
+  forget(src: string): void {
+    this.perSource.forget(src);
+  }
+
+  sweep(now: number): void {
+    this.perSource.sweep(now);
+  }
+
+  get tracked(): number {
+    return this.perSource.size;
+  }
+}
+
+export class SynFloodDetector extends PerSourceBuckets {
   readonly #cfg: Detectors['synFlood'];
-  readonly #perSource: TokenBuckets<string>;
   readonly #total: TokenBuckets<0>;
 
   constructor(cfg: Detectors['synFlood'], maxSources: number) {
+    super(cfg.perSource, maxSources);
     this.#cfg = cfg;
-    this.#perSource = new TokenBuckets(cfg.perSource, maxSources);
     this.#total = new TokenBuckets(cfg.total, 1);
   }
 
   check(p: Packet, now: number): Verdict | null {
     if (!this.#cfg.enabled || !isSyn(p)) return null;
-    if (!this.#perSource.take(p.src, now)) return stop('synFlood', `SYN rate over ${rateText(this.#cfg.perSource)} from ${p.src}`, this.#cfg.ban);
+    if (!this.perSource.take(p.src, now)) return stop('synFlood', `SYN rate over ${rateText(this.#cfg.perSource)} from ${p.src}`, this.#cfg.ban);
     // The total limit protects the server from many sources at once; it cannot say whom to ban.
     if (!this.#total.take(0, now)) return stop('synFloodTotal', `SYN rate over ${rateText(this.#cfg.total)} from all sources`, false);
     return null;
   }
-
-  forget(src: string): void {
-    this.#perSource.forget(src);
-  }
-
-  sweep(now: number): void {
-    this.#perSource.sweep(now);
-  }
-
-  get tracked(): number {
-    return this.#perSource.size;
-  }
 }
 
-export class IcmpDetector {
+export class IcmpDetector extends PerSourceBuckets {
   readonly #flood: Detectors['icmpFlood'];
   readonly #size: Detectors['oversizedIcmp'];
-  readonly #perSource: TokenBuckets<string>;
 
   constructor(d: Detectors, maxSources: number) {
+    super(d.icmpFlood.perSource, maxSources);
     this.#flood = d.icmpFlood;
     this.#size = d.oversizedIcmp;
-    this.#perSource = new TokenBuckets(d.icmpFlood.perSource, maxSources);
   }
 
   check(p: Packet, now: number): Verdict | null {
     if (!isEchoRequest(p)) return null;
     if (this.#size.enabled && p.length > this.#size.maxBytes) return stop('oversizedIcmp', `echo request of ${p.length} bytes over ${this.#size.maxBytes}`, this.#size.ban);
-    if (this.#flood.enabled && !this.#perSource.take(p.src, now)) return stop('icmpFlood', `echo rate over ${rateText(this.#flood.perSource)} from ${p.src}`, this.#flood.ban);
+    if (this.#flood.enabled && !this.perSource.take(p.src, now)) return stop('icmpFlood', `echo rate over ${rateText(this.#flood.perSource)} from ${p.src}`, this.#flood.ban);
     return null;
-  }
-
-  forget(src: string): void {
-    this.#perSource.forget(src);
-  }
-
-  sweep(now: number): void {
-    this.#perSource.sweep(now);
-  }
-
-  get tracked(): number {
-    return this.#perSource.size;
   }
 }
 
@@ -92,7 +93,7 @@ interface ScanState {
  * Many distinct closed ports from one source within the window. Only ports the static rules did
  * not accept are counted: a client opening many connections to one open service is busy, not scanning.
  */
-export class PortScanDetector {
+export class PortScanDetector implements SourceTracker {
   readonly #cfg: Detectors['portScan'];
   readonly #sources: BoundedMap<string, ScanState>;
 

@@ -3,7 +3,7 @@
 // Packets of an accepted flow (queued for payload rules only) go to the payload matcher alone.
 import type { Direction, Policy } from '../policy/schema.js';
 import type { Packet } from '../packet/types.js';
-import { IcmpDetector, PortScanDetector, SynFloodDetector } from './detectors.js';
+import { IcmpDetector, PortScanDetector, SynFloodDetector, type SourceTracker } from './detectors.js';
 import { PayloadMatcher } from './dpi/matcher.js';
 import { RateLimits } from './ratelimit.js';
 import { StaticRules } from './rules.js';
@@ -47,6 +47,7 @@ class Pipeline {
   readonly scan: PortScanDetector;
   readonly payload: PayloadMatcher;
   readonly malformed: Verdict['action'];
+  readonly trackers: SourceTracker[];
 
   constructor(policy: Policy, limits: EngineLimits, previous?: Pipeline) {
     this.rules = new StaticRules(policy);
@@ -56,6 +57,7 @@ class Pipeline {
     this.scan = new PortScanDetector(policy.detectors.portScan, limits.maxSources);
     this.payload = new PayloadMatcher(policy, limits, previous?.payload.flows);
     this.malformed = policy.defaults.malformed;
+    this.trackers = [this.syn, this.icmp, this.scan, this.rateLimits];
   }
 }
 
@@ -105,21 +107,13 @@ export class Engine {
 
   /** Forgets a source's rate and scan state (after an unban: a fresh start). */
   forget(address: string): void {
-    const x = this.#p;
-    x.syn.forget(address);
-    x.icmp.forget(address);
-    x.scan.forget(address);
-    x.rateLimits.forget(address);
+    for (const t of this.#p.trackers) t.forget(address);
   }
 
   /** Drops state that no longer says anything; the daemon calls it every few seconds. */
   sweep(now: number): void {
-    const x = this.#p;
-    x.syn.sweep(now);
-    x.icmp.sweep(now);
-    x.scan.sweep(now);
-    x.rateLimits.sweep(now);
-    x.payload.sweep(now);
+    for (const t of this.#p.trackers) t.sweep(now);
+    this.#p.payload.sweep(now);
   }
 
   stats(): EngineStats {
@@ -127,7 +121,7 @@ export class Engine {
     return {
       verdicts: { ...this.#verdicts },
       decidedBy: Object.fromEntries(this.#decidedBy),
-      tracked: { sources: x.syn.tracked + x.icmp.tracked + x.scan.tracked + x.rateLimits.tracked, flows: x.payload.flows.size, flowEvictions: x.payload.flows.evictions },
+      tracked: { sources: x.trackers.reduce((n, t) => n + t.tracked, 0), flows: x.payload.flows.size, flowEvictions: x.payload.flows.evictions },
     };
   }
 }

@@ -4,10 +4,11 @@ import type { Direction, Policy, RateLimit } from '../policy/schema.js';
 import type { Packet } from '../packet/types.js';
 import { formatDuration } from '../policy/units.js';
 import { portsMatch, protocolMatches } from './match.js';
+import type { SourceTracker } from './detectors.js';
 import { TokenBuckets } from './token-bucket.js';
 import type { Verdict } from './verdict.js';
 
-export class RateLimits {
+export class RateLimits implements SourceTracker {
   readonly #limits: Array<{ limit: RateLimit; buckets: TokenBuckets<string> }>;
 
   constructor(policy: Policy, maxSources: number) {

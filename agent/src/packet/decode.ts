@@ -18,7 +18,18 @@ import {
 /** More than this many IPv6 extension headers is an evasion attempt, not a real packet. */
 const MAX_EXTENSION_HEADERS = 8;
 
-const fail = (reason: MalformedReason): DecodeResult => ({ ok: false, reason });
+/** TCP, UDP and ICMP/ICMPv6 headers (ICMP's rest-of-header word included, as the kernel requires). */
+const TCP_MIN = 20;
+const UDP_LEN = 8;
+const ICMP_LEN = 8;
+
+// One frozen result per reason: a flood of garbage allocates nothing.
+const FAILURES = new Map<MalformedReason, DecodeResult>();
+function fail(reason: MalformedReason): DecodeResult {
+  let r = FAILURES.get(reason);
+  if (r === undefined) FAILURES.set(reason, (r = Object.freeze({ ok: false, reason })));
+  return r;
+}
 
 export function decode(b: Buffer): DecodeResult {
   if (b.length === 0) return fail('empty');
@@ -37,7 +48,7 @@ function decode4(b: Buffer): DecodeResult {
   const frag = b.readUInt16BE(6);
   const offset = (frag & 0x1fff) * 8;
   const more = (frag & 0x2000) !== 0;
-  return finish(b, 4, total, ipv4At(b, 12), ipv4At(b, 16), b[9]!, b[8]!, ihl, offset > 0, more);
+  return finish(b, 4, total, ipv4At(b, 12), ipv4At(b, 16), b[9]!, b[8]!, ihl, offset, more);
 }
 
 function decode6(b: Buffer): DecodeResult {
@@ -46,36 +57,42 @@ function decode6(b: Buffer): DecodeResult {
   if (end > b.length) return fail('bad-total-length');
   let next = b[6]!;
   let off = 40;
-  let later = false;
+  let fragOffset = 0;
   let more = false;
   for (let n = 0; ; n++) {
     if (next !== 0 && next !== 43 && next !== 44 && next !== 51 && next !== 60) break;
     if (n === MAX_EXTENSION_HEADERS || off + 8 > end) return fail('truncated-extension-header');
     const len = next === 44 ? 8 : next === 51 ? (b[off + 1]! + 2) * 4 : (b[off + 1]! + 1) * 8;
     if (off + len > end) return fail('truncated-extension-header');
-    if (next === 44) {
-      const f = b.readUInt16BE(off + 2);
-      later = (f & 0xfff8) !== 0;
-      more = (f & 1) !== 0;
-    }
+    const f = next === 44 ? b.readUInt16BE(off + 2) : 0;
     next = b[off]!;
     off += len;
+    if (f !== 0) {
+      fragOffset = f & 0xfff8;
+      more = (f & 1) !== 0;
+      // Past a later fragment's header is data, not more headers.
+      if (fragOffset > 0) break;
+    }
   }
-  return finish(b, 6, end, ipv6At(b, 8), ipv6At(b, 24), next, b[7]!, off, later, more);
+  return finish(b, 6, end, ipv6At(b, 8), ipv6At(b, 24), next, b[7]!, off, fragOffset, more);
 }
 
-function finish(b: Buffer, family: 4 | 6, end: number, src: string, dst: string, protocol: number, ttl: number, off: number, later: boolean, more: boolean): DecodeResult {
+/** `off` is where the transport header starts; `fragOffset` is in bytes. */
+function finish(b: Buffer, family: 4 | 6, end: number, src: string, dst: string, protocol: number, ttl: number, off: number, fragOffset: number, more: boolean): DecodeResult {
   const length = end;
+  const later = fragOffset > 0;
   let l4: TcpHeader | UdpHeader | IcmpHeader | null = null;
   let payloadOffset = off;
   const room = end - off;
-  // A first fragment must hold the whole transport header: splitting it is how filters are evaded.
+  // A first fragment must hold the whole transport header: splitting it is how filters are evaded
+  // (RFC 1858, RFC 7112). A TCP fragment at offset 8 can only be rewriting the flags of such a split.
   const short: MalformedReason = more ? 'tiny-fragment' : 'truncated-l4-header';
+  if (fragOffset === 8 && protocol === IPPROTO_TCP) return fail('tiny-fragment');
   if (!later) {
     if (protocol === IPPROTO_TCP) {
-      if (room < 20) return fail(short);
+      if (room < TCP_MIN) return fail(short);
       const headerLength = (b[off + 12]! >> 4) * 4;
-      if (headerLength < 20) return fail('bad-l4-length');
+      if (headerLength < TCP_MIN) return fail('bad-l4-length');
       if (headerLength > room) return fail(more ? 'tiny-fragment' : 'bad-l4-length');
       l4 = {
         kind: 'tcp',
@@ -89,17 +106,17 @@ function finish(b: Buffer, family: 4 | 6, end: number, src: string, dst: string,
       };
       payloadOffset = off + headerLength;
     } else if (protocol === IPPROTO_UDP) {
-      if (room < 8) return fail(short);
+      if (room < UDP_LEN) return fail(short);
       const udpLength = b.readUInt16BE(off + 4);
       // A fragmented datagram's length covers fragments still to come.
-      if (udpLength < 8 || (!more && udpLength > room)) return fail('bad-l4-length');
+      if (udpLength < UDP_LEN || (!more && udpLength > room)) return fail('bad-l4-length');
       l4 = { kind: 'udp', srcPort: b.readUInt16BE(off), dstPort: b.readUInt16BE(off + 2), length: udpLength };
-      payloadOffset = off + 8;
+      payloadOffset = off + UDP_LEN;
       if (!more) end = off + udpLength;
     } else if ((protocol === IPPROTO_ICMP && family === 4) || (protocol === IPPROTO_ICMPV6 && family === 6)) {
-      if (room < 4) return fail(short);
+      if (room < ICMP_LEN) return fail(short);
       l4 = { kind: family === 4 ? 'icmp' : 'icmpv6', type: b[off]!, code: b[off + 1]! };
-      payloadOffset = off + Math.min(8, room);
+      payloadOffset = off + ICMP_LEN;
     }
   }
   const packet: Packet = {

@@ -4,29 +4,23 @@ import { z } from 'zod';
 import { compileLinear } from './regex.js';
 import { parseCidr, parseDuration, parsePortSpec, type Cidr, type PortRange } from './units.js';
 
-export const Duration = z
-  .string()
-  .transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: 'expected a duration such as "90s", "10m", "1h", "7d"', input: text });
+/** A string parsed by one of units.ts's parsers; null from the parser becomes an issue naming the value. */
+function parsedString<T>(parse: (text: string) => T | null, message: string) {
+  return z.string().transform((text, ctx): T => {
+    const value = parse(text);
+    if (value === null) {
+      ctx.addIssue({ code: 'custom', message, input: text });
       return z.NEVER;
     }
-    return ms;
-  })
-  .meta({ description: 'A duration: a whole number and a unit (ms, s, m, h, d, w), e.g. "10m".' });
+    return value;
+  });
+}
 
-export const CidrSpec = z
-  .string()
-  .transform((text, ctx): Cidr => {
-    const c = parseCidr(text);
-    if (c === null) {
-      ctx.addIssue({ code: 'custom', message: 'expected an IPv4 or IPv6 address or CIDR', input: text });
-      return z.NEVER;
-    }
-    return c;
-  })
-  .meta({ description: 'An IPv4 or IPv6 address or network: "203.0.113.0/24", "2001:db8::/32", "192.0.2.7".' });
+export const Duration = parsedString(parseDuration, 'expected a duration such as "90s", "10m", "1h", "7d"').meta({
+  description: 'A duration: a whole number and a unit (ms, s, m, h, d, w), e.g. "10m".',
+});
+
+export const CidrSpec = parsedString<Cidr>(parseCidr, 'expected an IPv4 or IPv6 address or CIDR').meta({ description: 'An IPv4 or IPv6 address or network: "203.0.113.0/24", "2001:db8::/32", "192.0.2.7".' });
 
 export const PortSpec = z
   .union([z.number(), z.string()])
