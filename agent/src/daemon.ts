@@ -20,6 +20,7 @@ import { renderKernel } from './kernel/render.js';
 import { LogLimiter } from './log/limiter.js';
 import type { Logger } from './log/logger.js';
 import { openPcapFile } from './log/pcap.js';
+import { canonicalAddress } from './packet/address.js';
 import { loadPolicy, type LoadedPolicy, type LoadOptions } from './policy/load.js';
 import type { Policy } from './policy/schema.js';
 import { formatDuration } from './policy/units.js';
@@ -74,7 +75,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   let engine = new Engine(current.policy, { now: Date.now });
   const limiter = new LogLimiter(current.policy.logging.dropLogsPerSecond);
   const pcapPath = opts.pcap ?? current.policy.logging.pcap ?? undefined;
-  const pcap = pcapPath ? openPcapFile(pcapPath) : undefined;
+  const pcap = pcapPath ? openPcapFile(pcapPath, (err) => log.error({ event: 'error', err, pcap: pcapPath }, 'pcap file failed: no more packets are written to it')) : undefined;
 
   const onBan = (address: string, v: Verdict) => {
     const r = bans.ban(address, { durationMs: v.ban?.durationMs ?? null, reason: v.reason, by: describeBy(v.by) });
@@ -149,17 +150,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       case 'reload':
         return reload('control');
       case 'ban': {
-        const r = bans.ban(req.address, { durationMs: req.durationMs, reason: req.reason || 'manual', by: 'control', escalate: req.durationMs === null });
-        if (r.kind === 'allowlisted') throw new VpsfwError('VPSFW_ERR_BAN_REFUSED', `${req.address} is on the allowlist (bans.allowlist): not banned`);
+        const address = canonicalAddress(req.address);
+        const r = bans.ban(address, { durationMs: req.durationMs, reason: req.reason || 'manual', by: 'control', escalate: req.durationMs === null });
+        if (r.kind === 'allowlisted') throw new VpsfwError('VPSFW_ERR_BAN_REFUSED', `${address} is on the allowlist (bans.allowlist): not banned`);
         await bans.flushed();
-        log.warn({ event: 'ban', address: req.address, by: 'control', reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), until: new Date(r.entry.until).toISOString() }, `ban ${req.address}`);
+        log.warn({ event: 'ban', address, by: 'control', reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), until: new Date(r.entry.until).toISOString() }, `ban ${address}`);
         return r.entry;
       }
       case 'unban': {
-        const had = await bans.unban(req.address);
-        engine.forget(req.address);
-        log.warn({ event: 'unban', address: req.address, by: 'control', wasBanned: had }, `unban ${req.address}`);
-        return { address: req.address, wasBanned: had };
+        const address = canonicalAddress(req.address);
+        const had = await bans.unban(address);
+        engine.forget(address);
+        log.warn({ event: 'unban', address, by: 'control', wasBanned: had }, `unban ${address}`);
+        return { address, wasBanned: had };
       }
     }
   };

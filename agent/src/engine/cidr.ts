@@ -1,7 +1,7 @@
 // CIDR matching on the packet's own address bytes: compiled once per policy, so judging a packet
 // parses no strings. IPv4 as one 32-bit word, IPv6 as four.
 import type { Cidr } from '../policy/units.js';
-import { isIPv4 } from 'node:net';
+import { addressBytes } from '../packet/address.js';
 
 interface Net {
   words: Uint32Array;
@@ -50,27 +50,6 @@ function compile(c: Cidr): Net {
     words[i] = (bytes.readUInt32BE(4 * i) & masks[i]!) >>> 0;
   }
   return { words, masks };
-}
-
-/** Address text → bytes (validated text from the schema). */
-export function addressBytes(address: string, family: 4 | 6): Buffer {
-  if (family === 4 && isIPv4(address)) return Buffer.from(address.split('.').map(Number));
-  const [head = '', tail = ''] = address.includes('::') ? address.split('::') : [address, ''];
-  const parse = (s: string) => (s === '' ? [] : s.split(':'));
-  let h = parse(head);
-  let t = parse(tail);
-  // An embedded IPv4 tail (::ffff:192.0.2.1) is two groups.
-  const last = (address.includes('::') ? t : h).at(-1);
-  if (last && last.includes('.')) {
-    const v4 = last.split('.').map(Number);
-    const groups = [((v4[0]! << 8) | v4[1]!).toString(16), ((v4[2]! << 8) | v4[3]!).toString(16)];
-    if (address.includes('::')) t = [...t.slice(0, -1), ...groups];
-    else h = [...h.slice(0, -1), ...groups];
-  }
-  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), 2 * i));
-  return b;
 }
 
 /** Where the source and destination addresses sit in a packet of each family. */

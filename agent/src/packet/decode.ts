@@ -48,7 +48,7 @@ function decode4(b: Buffer): DecodeResult {
   const frag = b.readUInt16BE(6);
   const offset = (frag & 0x1fff) * 8;
   const more = (frag & 0x2000) !== 0;
-  return finish(b, 4, total, ipv4At(b, 12), ipv4At(b, 16), b[9]!, b[8]!, ihl, offset, more);
+  return finish(b, 4, total, b[9]!, b[8]!, ihl, offset, more);
 }
 
 function decode6(b: Buffer): DecodeResult {
@@ -74,11 +74,11 @@ function decode6(b: Buffer): DecodeResult {
       if (fragOffset > 0) break;
     }
   }
-  return finish(b, 6, end, ipv6At(b, 8), ipv6At(b, 24), next, b[7]!, off, fragOffset, more);
+  return finish(b, 6, end, next, b[7]!, off, fragOffset, more);
 }
 
 /** `off` is where the transport header starts; `fragOffset` is in bytes. */
-function finish(b: Buffer, family: 4 | 6, end: number, src: string, dst: string, protocol: number, ttl: number, off: number, fragOffset: number, more: boolean): DecodeResult {
+function finish(b: Buffer, family: 4 | 6, end: number, protocol: number, ttl: number, off: number, fragOffset: number, more: boolean): DecodeResult {
   const length = end;
   const later = fragOffset > 0;
   let l4: TcpHeader | UdpHeader | IcmpHeader | null = null;
@@ -123,8 +123,9 @@ function finish(b: Buffer, family: 4 | 6, end: number, src: string, dst: string,
     buf: b,
     family,
     length,
-    src,
-    dst,
+    // Text only for packets that decode: garbage costs no strings.
+    src: family === 4 ? ipv4At(b, 12) : ipv6At(b, 8),
+    dst: family === 4 ? ipv4At(b, 16) : ipv6At(b, 24),
     protocol,
     ttl,
     laterFragment: later,
