@@ -171,7 +171,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const statsTimer = setInterval(() => log.info({ event: 'stats', ...status() }, 'stats'), current.policy.logging.statsInterval).unref();
   const sweepTimer = setInterval(() => {
     bans.sweep();
-    engine.sweep(Date.now());
+    engine.sweep();
   }, 5000).unref();
 
   log.info({ event: 'start', version: VERSION, pid: process.pid, policySource: current.source, policyHash: current.hash, queue: queueOpts, bansRestored: restored, controlPath: opts.controlPath }, 'vpsfw started');

@@ -78,8 +78,9 @@ export class IcmpDetector extends PerSourceBuckets {
 
   check(p: Packet, now: number): Verdict | null {
     if (!isEchoRequest(p)) return null;
-    if (this.#size.enabled && p.length > this.#size.maxBytes) return stop('oversizedIcmp', `echo request of ${p.length} bytes over ${this.#size.maxBytes}`, this.#size.ban);
+    // Every echo request takes a token, oversized ones too: a flood of them is still a flood.
     if (this.#flood.enabled && !this.perSource.take(p.src, now)) return stop('icmpFlood', `echo rate over ${rateText(this.#flood.perSource)} from ${p.src}`, this.#flood.ban);
+    if (this.#size.enabled && p.length > this.#size.maxBytes) return stop('oversizedIcmp', `echo request of ${p.length} bytes over ${this.#size.maxBytes} from ${p.src}`, this.#size.ban);
     return null;
   }
 }
@@ -91,7 +92,9 @@ interface ScanState {
 
 /**
  * Many distinct closed ports from one source within the window. Only ports the static rules did
- * not accept are counted: a client opening many connections to one open service is busy, not scanning.
+ * not accept are counted: a client opening many connections to one open service is busy, not
+ * scanning, and the caller only hands this detector packets the rules refused. The window is fixed:
+ * it starts at a source's first closed port and the count restarts once it has passed.
  */
 export class PortScanDetector implements SourceTracker {
   readonly #cfg: Detectors['portScan'];

@@ -1,13 +1,14 @@
-// The engine: a pure function of the policy, the packet and the time. For a new packet, in order:
-// static rules → rate limits → SYN flood → ICMP flood and oversized echo → port scan → payload.
-// Packets of an accepted flow (queued for payload rules only) go to the payload matcher alone.
+// The engine: a pure function of the policy, the packet and the time (from the Clock it is given).
+// For a new packet, in order: static rules → rate limits → SYN flood → ICMP flood and oversized
+// echo → port scan → payload. Packets of an accepted flow (queued for payload rules only) go to the
+// payload matcher alone.
 import type { Direction, Policy } from '../policy/schema.js';
 import type { Packet } from '../packet/types.js';
 import { IcmpDetector, PortScanDetector, SynFloodDetector, type SourceTracker } from './detectors.js';
 import { PayloadMatcher } from './dpi/matcher.js';
 import { RateLimits } from './ratelimit.js';
 import { StaticRules } from './rules.js';
-import { describeBy, type Verdict, type VerdictAction } from './verdict.js';
+import type { DecidedBy, Verdict, VerdictAction } from './verdict.js';
 
 export interface Clock {
   now(): number;
@@ -66,11 +67,16 @@ export class Engine {
   readonly #limits: EngineLimits;
   #p: Pipeline;
   readonly #verdicts: Record<VerdictAction, number> = { accept: 0, drop: 0, reject: 0 };
-  readonly #decidedBy = new Map<string, number>();
+  readonly #decidedBy = new Map<DecidedBy['kind'], Map<string, number>>();
+  /** One verdict object per malformed reason (the decoder has a fixed few). */
+  readonly #malformed = new Map<string, Verdict>();
 
   constructor(policy: Policy, clock: Clock, limits: Partial<EngineLimits> = {}) {
     this.#clock = clock;
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
+    for (const [field, value] of Object.entries(this.#limits)) {
+      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`engine limit ${field} must be a positive integer (got ${value})`);
+    }
     this.#p = new Pipeline(policy, this.#limits);
   }
 
@@ -84,24 +90,37 @@ export class Engine {
   }
 
   judgeMalformed(reason: string): Verdict {
-    return this.#count({ action: this.#p.malformed, by: { kind: 'malformed', name: reason }, reason: `undecodable packet: ${reason}` });
+    let v = this.#malformed.get(reason);
+    if (v === undefined || v.action !== this.#p.malformed) {
+      v = { action: this.#p.malformed, by: { kind: 'malformed', name: reason }, reason: `undecodable packet: ${reason}` };
+      this.#malformed.set(reason, v);
+    }
+    return this.#count(v);
   }
 
   #judge(p: Packet, ctx: JudgeContext, now: number): Verdict {
     const x = this.#p;
-    if (ctx.established) return x.payload.check(p, ctx.direction, now) ?? ESTABLISHED;
+    if (ctx.established) return x.payload.check(p, ctx.direction, true, now) ?? ESTABLISHED;
     const base = x.rules.judge(p, ctx.direction);
-    // Floods are detected whatever the port: banning the source spares the queue its next packets.
-    const flood = x.syn.check(p, now) ?? x.icmp.check(p, now);
-    if (flood) return flood;
-    if (base.action !== 'accept') return (ctx.direction === 'inbound' && x.scan.check(p, now)) || base;
-    return x.rateLimits.check(p, ctx.direction, now) ?? x.payload.check(p, ctx.direction, now) ?? base;
+    if (ctx.direction === 'outbound') {
+      // The detectors watch remote sources; outbound, the source is this server.
+      if (base.action !== 'accept') return base;
+      return x.rateLimits.check(p, 'outbound', now) ?? x.payload.check(p, 'outbound', false, now) ?? base;
+    }
+    if (base.action !== 'accept') {
+      // Refused anyway, but still counted: flooding or scanning closed ports earns the source a
+      // ban, which spares the queue its next packets. Rate limits and payload rules have nothing to add.
+      return x.syn.check(p, now) ?? x.icmp.check(p, now) ?? x.scan.check(p, now) ?? base;
+    }
+    return x.rateLimits.check(p, 'inbound', now) ?? x.syn.check(p, now) ?? x.icmp.check(p, now) ?? x.payload.check(p, 'inbound', false, now) ?? base;
   }
 
   #count(v: Verdict): Verdict {
     this.#verdicts[v.action]++;
-    const k = describeBy(v.by);
-    this.#decidedBy.set(k, (this.#decidedBy.get(k) ?? 0) + 1);
+    // Two levels (kind, then name) so counting builds no string per packet.
+    let names = this.#decidedBy.get(v.by.kind);
+    if (names === undefined) this.#decidedBy.set(v.by.kind, (names = new Map()));
+    names.set(v.by.name, (names.get(v.by.name) ?? 0) + 1);
     return v;
   }
 
@@ -110,8 +129,11 @@ export class Engine {
     for (const t of this.#p.trackers) t.forget(address);
   }
 
-  /** Drops state that no longer says anything; the daemon calls it every few seconds. */
-  sweep(now: number): void {
+  /**
+   * Drops state that no longer says anything; the daemon calls it every few seconds. The time is
+   * the engine's clock: pass nothing (the parameter stays for callers that still pass one).
+   */
+  sweep(now: number = this.#clock.now()): void {
     for (const t of this.#p.trackers) t.sweep(now);
     this.#p.payload.sweep(now);
   }
@@ -120,7 +142,7 @@ export class Engine {
     const x = this.#p;
     return {
       verdicts: { ...this.#verdicts },
-      decidedBy: Object.fromEntries(this.#decidedBy),
+      decidedBy: Object.fromEntries([...this.#decidedBy].flatMap(([kind, names]) => [...names].map(([name, n]) => [`${kind}:${name}`, n]))),
       tracked: { sources: x.trackers.reduce((n, t) => n + t.tracked, 0), flows: x.payload.flows.size, flowEvictions: x.payload.flows.evictions },
     };
   }

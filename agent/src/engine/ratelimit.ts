@@ -1,5 +1,6 @@
 // Per-source rate limits from the policy: one token bucket table per limit, on the new
-// connections (and ICMP) that match it.
+// connections (and ICMP) that match it. Keyed by the packet's source: for an outbound limit that
+// is this server's own address, so the limit caps the server's new connections as a whole.
 import type { Direction, Policy, RateLimit } from '../policy/schema.js';
 import type { Packet } from '../packet/types.js';
 import { formatDuration } from '../policy/units.js';
@@ -23,7 +24,8 @@ export class RateLimits implements SourceTracker {
         action: 'drop',
         by: { kind: 'ratelimit', name: limit.name },
         reason: `over ${limit.rate}/${formatDuration(limit.per)} (burst ${limit.burst}) from ${p.src}`,
-        ban: limit.ban === false ? undefined : { durationMs: limit.ban },
+        // A ban names the packet's source; outbound, that is this server, so outbound limits only drop.
+        ban: limit.ban === false || limit.direction === 'outbound' ? undefined : { durationMs: limit.ban },
       };
     }
     return null;

@@ -11,7 +11,7 @@ export type DecidedBy =
   | { readonly kind: 'detector'; readonly name: 'synFlood' | 'synFloodTotal' | 'icmpFlood' | 'oversizedIcmp' | 'portScan' }
   | { readonly kind: 'payload'; readonly name: string }
   | { readonly kind: 'malformed'; readonly name: string }
-  | { readonly kind: 'flow'; readonly name: 'established' };
+  | { readonly kind: 'flow'; readonly name: 'established' | 'out-of-order' };
 
 export interface Verdict {
   readonly action: VerdictAction;

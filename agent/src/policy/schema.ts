@@ -107,8 +107,8 @@ export const PayloadRule = z
   })
   .describe('Deep packet inspection: matched across TCP segments, per flow.');
 
-const Detector = <T extends z.core.$ZodLooseShape>(shape: T) =>
-  z.strictObject({ enabled: z.boolean().default(true), ...shape, ban: BanFor.prefault('10m') });
+const Detector = <T extends z.core.$ZodLooseShape>(shape: T, ban = '10m') =>
+  z.strictObject({ enabled: z.boolean().default(true), ...shape, ban: BanFor.prefault(ban) });
 
 export const Detectors = z.strictObject({
   synFlood: Detector({
@@ -124,7 +124,7 @@ export const Detectors = z.strictObject({
   portScan: Detector({
     ports: z.number().int().min(2).max(65535).default(12).describe('Distinct closed ports one source may touch within `window`.'),
     window: Duration.prefault('10s'),
-  }).prefault({ ban: '1h' }),
+  }, '1h').prefault({}),
 });
 
 export const Bans = z.strictObject({

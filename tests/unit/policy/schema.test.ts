@@ -31,6 +31,7 @@ t.test('a minimal document gets every default', async (t) => {
   t.equal(policy.bans.duration, 3_600_000);
   t.same(policy.bans.allowlist.map((c) => `${c.address}/${c.prefix}`), ['127.0.0.0/8', '::1/128']);
   t.equal(policy.detectors.portScan.ban, 3_600_000);
+  t.equal(parsePolicy({ version: 1, detectors: { portScan: { ports: 3 } } }, 't').policy.detectors.portScan.ban, 3_600_000, 'a partial block keeps the 1h default');
   t.equal(policy.detectors.synFlood.perSource.per, 1000);
   t.ok(Object.isFrozen(policy.rules), 'frozen');
 });

@@ -1,0 +1,138 @@
+// The pipeline: order of the stages, what each kind of packet goes through (established, refused,
+// accepted, outbound), malformed packets, counters, forget, reload and sweep on the engine's clock.
+import t from 'tap';
+import { Engine, type EngineLimits } from '../../../agent/src/engine/engine.js';
+import { parsePolicy } from '../../../agent/src/policy/load.js';
+import type { PolicyInput } from '../../../agent/src/policy/schema.js';
+import { FakeClock, icmp, segment, tcp, udp, V4 } from '../../lib/fake-packet.js';
+
+const policy = (doc: Omit<PolicyInput, 'version'>) => parsePolicy({ version: 1, ...doc }, 'test').policy;
+const IN = { direction: 'inbound', established: false } as const;
+const EST = { direction: 'inbound', established: true } as const;
+const OUT = { direction: 'outbound', established: false } as const;
+
+const WEB: Omit<PolicyInput, 'version'> = {
+  rules: [
+    { name: 'web', action: 'accept', protocol: 'tcp', ports: [80] },
+    { name: 'alt', action: 'accept', protocol: 'tcp', ports: ['8000-8100'] },
+    { name: 'ping', action: 'accept', protocol: 'icmp' },
+  ],
+  payloadRules: [{ name: 'no-passwd', protocol: 'tcp', ports: [80], pattern: { text: '/etc/passwd' }, action: 'drop', ban: '1h' }],
+};
+
+function engine(doc: Omit<PolicyInput, 'version'>, limits: Partial<EngineLimits> = {}) {
+  const clock = new FakeClock();
+  return { e: new Engine(policy(doc), clock, limits), clock };
+}
+
+t.test('established packets skip rules and detectors and go to the payload matcher only', async (t) => {
+  const { e } = engine({ ...WEB, detectors: { synFlood: { perSource: { rate: 1, burst: 1 } } } });
+  const v = e.judge(segment(1, 'hello', { dstPort: 22 }), EST);
+  t.same([v.action, v.by], ['accept', { kind: 'flow', name: 'established' }], 'port 22 is closed to new packets, not to accepted flows');
+  for (let i = 0; i < 5; i++) t.equal(e.judge(tcp({ dstPort: 22 }), EST).action, 'accept', 'no SYN flood count on established packets');
+  t.equal(e.judge(segment(1, 'GET /etc/passwd'), EST).by.name, 'no-passwd');
+});
+
+t.test('a refused packet is not inspected; an accepted one goes on to payload rules', async (t) => {
+  const { e } = engine({ ...WEB, rules: [{ name: 'web-closed', action: 'reject', protocol: 'tcp', ports: [80] }] });
+  const v = e.judge(segment(1, 'GET /etc/passwd'), IN);
+  t.same([v.action, v.by.name], ['reject', 'web-closed']);
+  const open = engine(WEB).e;
+  t.equal(open.judge(segment(1, 'GET /etc/passwd'), IN).by.name, 'no-passwd');
+  t.same(open.judge(tcp(), IN).by, { kind: 'rule', name: 'web' }, 'nothing else to say: the rule decides');
+});
+
+t.test('rate limits come before the SYN flood detector', async (t) => {
+  const { e } = engine({ ...WEB, rateLimits: [{ name: 'web-conn', protocol: 'tcp', ports: [80], rate: 1, burst: 2 }], detectors: { synFlood: { perSource: { rate: 1, burst: 2 } } } });
+  e.judge(tcp(), IN);
+  e.judge(tcp(), IN);
+  t.same(e.judge(tcp(), IN).by, { kind: 'ratelimit', name: 'web-conn' });
+});
+
+t.test('floods on closed ports are still detected, with the source named', async (t) => {
+  const { e } = engine({ detectors: { synFlood: { perSource: { rate: 20, burst: 2 } }, portScan: { enabled: false } } });
+  t.equal(e.judge(tcp({ dstPort: 23 }), IN).by.name, 'inbound');
+  t.equal(e.judge(tcp({ dstPort: 23 }), IN).by.name, 'inbound');
+  const v = e.judge(tcp({ dstPort: 23 }), IN);
+  t.same([v.action, v.by.name, v.reason, v.ban], ['drop', 'synFlood', 'SYN rate over 20/1s from 192.0.2.2', { durationMs: 600_000 }]);
+});
+
+t.test('ICMP: echo floods and oversized echoes on an accepted ping rule', async (t) => {
+  const { e } = engine({ ...WEB, detectors: { icmpFlood: { perSource: { rate: 1, burst: 1 } }, oversizedIcmp: { maxBytes: 100 } } });
+  t.equal(e.judge(icmp({ length: 84 }), IN).by.name, 'ping');
+  t.equal(e.judge(icmp({ length: 84 }), IN).by.name, 'icmpFlood');
+  t.equal(e.judge(icmp({ src: V4.other, length: 101 }), IN).by.name, 'oversizedIcmp');
+});
+
+t.test('port scan: closed ports count, open ports do not', async (t) => {
+  const { e } = engine({ ...WEB, detectors: { portScan: { ports: 3, window: '10s', ban: '1h' } } });
+  let open = 0;
+  for (let port = 8000; port < 8030; port++) if (e.judge(tcp({ dstPort: port }), IN).by.name === 'alt') open++;
+  t.equal(open, 30, '30 distinct open ports: all accepted');
+  for (const port of [21, 22, 23]) t.equal(e.judge(udp({ dstPort: port }), IN).by.name, 'inbound');
+  const v = e.judge(tcp({ dstPort: 25 }), IN);
+  t.same([v.action, v.by.name, v.ban], ['drop', 'portScan', { durationMs: 3_600_000 }]);
+});
+
+t.test('outbound: no detectors (the source is this server); outbound rules and limits apply', async (t) => {
+  const { e } = engine({
+    defaults: { outbound: 'accept' },
+    rules: [{ name: 'no-telnet-out', direction: 'outbound', action: 'reject', protocol: 'tcp', ports: [23] }],
+    detectors: { synFlood: { perSource: { rate: 1, burst: 1 } }, portScan: { ports: 2 } },
+  });
+  const deciders = new Set<string>();
+  for (let port = 1000; port < 1010; port++) deciders.add(e.judge(tcp({ src: V4.server, dst: V4.client, dstPort: port }), OUT).by.name);
+  t.same([...deciders], ['outbound'], 'ten SYNs to ten ports: neither a SYN flood nor a scan');
+  t.equal(e.judge(tcp({ src: V4.server, dst: V4.client, dstPort: 23 }), OUT).action, 'reject');
+});
+
+t.test('malformed packets get the policy verdict, named by reason', async (t) => {
+  const drop = engine({}).e.judgeMalformed('bad-ihl');
+  t.same([drop.action, drop.by], ['drop', { kind: 'malformed', name: 'bad-ihl' }]);
+  t.equal(engine({ defaults: { malformed: 'accept' } }).e.judgeMalformed('truncated-l4-header').action, 'accept');
+});
+
+t.test('stats: verdicts by action, by decider, tracked sources and flows', async (t) => {
+  const { e } = engine(WEB);
+  e.judge(tcp({ seq: 999 }), IN);
+  e.judge(tcp({ dstPort: 22 }), IN);
+  e.judge(segment(1000, 'GET /etc/passwd'), EST);
+  e.judgeMalformed('empty');
+  e.judgeMalformed('empty');
+  const s = e.stats();
+  t.same(s.verdicts, { accept: 1, drop: 4, reject: 0 });
+  t.same(s.decidedBy, { 'rule:web': 1, 'default:inbound': 1, 'payload:no-passwd': 1, 'malformed:empty': 2 });
+  t.equal(s.tracked.flows, 1);
+  t.ok(s.tracked.sources >= 1, 'the SYN source is tracked');
+});
+
+t.test('forget drops a source’s state', async (t) => {
+  const { e } = engine({ detectors: { synFlood: { perSource: { rate: 1, burst: 1 } } } });
+  e.judge(tcp(), IN);
+  t.equal(e.judge(tcp(), IN).by.name, 'synFlood');
+  e.forget(V4.client);
+  t.equal(e.judge(tcp(), IN).by.name, 'inbound');
+});
+
+t.test('replacePolicy: new rules at once, payload streams in flight kept', async (t) => {
+  const { e } = engine(WEB);
+  e.judge(tcp({ seq: 999 }), IN);
+  e.judge(segment(1000, 'GET /etc/pa'), EST);
+  e.replacePolicy(policy({ ...WEB, rules: [{ name: 'web2', action: 'accept', protocol: 'tcp', ports: [80] }] }));
+  t.equal(e.judge(tcp({ srcPort: 2 }), IN).by.name, 'web2');
+  t.equal(e.judge(segment(1011, 'sswd'), EST).by.name, 'no-passwd', 'the split pattern is still caught');
+});
+
+t.test('sweep runs on the engine clock', async (t) => {
+  const { e, clock } = engine({ ...WEB, detectors: { synFlood: { perSource: { rate: 1, burst: 5 } } } }, { flowIdleMs: 1000 });
+  e.judge(tcp(), IN);
+  e.judge(segment(1, 'x'), EST);
+  t.equal(e.stats().tracked.flows, 1);
+  clock.advance(10_000);
+  e.sweep();
+  t.same(e.stats().tracked, { sources: 0, flows: 0, flowEvictions: 0 });
+});
+
+t.test('bad limits are refused, naming the field', async (t) => {
+  t.throws(() => new Engine(policy({}), new FakeClock(), { maxFlows: 0 }), /maxFlows.*got 0/);
+});
