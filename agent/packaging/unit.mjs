@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Prints the vpsfw systemd unit for a given node binary, install prefix and policy path, with the
+// hardening from hardening.json (the file the NixOS module reads too). Used by ubuntu/install.sh.
+//   node unit.mjs --node /usr/bin/node --prefix /opt/vpsfw --policy /etc/vpsfw/policy.json
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { node: { type: 'string' }, prefix: { type: 'string' }, policy: { type: 'string' } } });
+for (const k of ['node', 'prefix', 'policy']) {
+  if (!values[k]) {
+    process.stderr.write(`unit.mjs: --${k} is required\n`);
+    process.exit(2);
+  }
+}
+
+const hardening = JSON.parse(readFileSync(new URL('./hardening.json', import.meta.url), 'utf8'));
+
+/** systemd's value syntax: booleans as yes/no, lists space-separated (one line per list item for filters). */
+function lines(key, value) {
+  if (key.startsWith('_')) return [];
+  if (typeof value === 'boolean') return [`${key}=${value ? 'yes' : 'no'}`];
+  if (Array.isArray(value)) return key === 'SystemCallFilter' ? value.map((v) => `${key}=${v}`) : [`${key}=${value.join(' ')}`];
+  return [`${key}=${value}`];
+}
+
+process.stdout.write(`# Installed by vpsfw's install.sh; regenerated on every install. Hardening: agent/packaging/hardening.json.
+[Unit]
+Description=vpsfw firewall and mini-IPS agent
+Documentation=file:${values.prefix}/docs/ubuntu.md
+# Rules in place before any interface comes up and before services start listening (as NixOS'
+# own firewall.service): early, so no default dependencies, but after the file systems and the journal.
+DefaultDependencies=no
+After=local-fs.target systemd-modules-load.service systemd-journald.socket
+Before=network-pre.target shutdown.target ssh.service sshd.service
+Wants=network-pre.target
+Conflicts=shutdown.target
+
+[Service]
+Type=simple
+ExecStart=${values.node} ${values.prefix}/bin/vpsfw.js run --policy ${values.policy}
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=on-failure
+RestartSec=1s
+StateDirectory=vpsfw
+StateDirectoryMode=0700
+RuntimeDirectory=vpsfw
+RuntimeDirectoryMode=0755
+${Object.entries(hardening).flatMap(([k, v]) => lines(k, v)).join('\n')}
+
+[Install]
+WantedBy=multi-user.target
+`);
