@@ -1,0 +1,52 @@
+// The NixOS module's options and the policies it generates, evaluated with nixpkgs' lib alone
+// (VPSFW_NIXPKGS_LIB: a checkout of nix-community/nixpkgs.lib), then checked by the agent itself:
+// what passes here is what `nixos-rebuild` accepts, and a bad configuration fails with the agent's message.
+import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const REPO = new URL('../../', import.meta.url).pathname;
+const LIB = process.env.VPSFW_NIXPKGS_LIB;
+
+if (!LIB) {
+  t.comment('skipped: VPSFW_NIXPKGS_LIB is not set (a checkout of nix-community/nixpkgs.lib); see docs/nixos.md');
+  t.pass('module evaluation skipped without nixpkgs.lib');
+} else {
+  const out = execFileSync('nix-instantiate', ['--eval', '--strict', '--json', join(REPO, 'nix/tests/eval.nix'), '--arg', 'lib', `import ${LIB}/lib`], { encoding: 'utf8' });
+  const evaluated = JSON.parse(out) as { policies: Record<string, unknown>; options: string[]; undocumented: string[] };
+  const dir = mkdtempSync(join(tmpdir(), 'vpsfw-nix-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+  t.test('every option has a description', async (t) => {
+    t.same(evaluated.undocumented.filter((o) => !o.includes('_module')), []);
+    for (const o of ['enable', 'package', 'openPorts.tcp', 'denyNetworks', 'bans.allowlist', 'detectors.synFlood', 'payloadRules', 'queueNumber', 'failMode', 'logLevel', 'settings']) {
+      t.ok(evaluated.options.includes(`services.vpsfw.${o}`), `option ${o}`);
+    }
+  });
+
+  for (const [name, policy] of Object.entries(evaluated.policies)) {
+    t.test(`configuration ${name}`, async (t) => {
+      const file = join(dir, `${name}.json`);
+      writeFileSync(file, JSON.stringify(policy));
+      const r = spawnSync(process.execPath, [join(REPO, 'bin/vpsfw.js'), 'check', '--policy', file], { encoding: 'utf8' });
+      if (name.startsWith('bad-')) {
+        t.equal(r.status, 1, 'refused by vpsfw check');
+        t.match(r.stderr, name === 'bad-cidr' ? /denyNetworks\.0: .*"10\.0\.0\.300\/8"/ : /unknown key "nonsense"/, 'with the agent\'s message');
+      } else {
+        t.equal(r.status, 0, r.stderr);
+      }
+    });
+  }
+
+  t.test('what the options produce', async (t) => {
+    const web = evaluated.policies['web-server'] as { rules: Array<{ name: string; ports?: unknown[] }>; queue: unknown };
+    t.same(web.rules.map((r) => r.name), ['ssh-office', 'open-tcp', 'open-udp', 'ping', 'ping6'], 'user rules first, then open ports');
+    t.same(web.rules[1]!.ports, [22, 80, 443, '8000-8100']);
+    const closed = evaluated.policies['fail-closed-with-settings'] as { queue: unknown; rateLimits: unknown[]; logging: unknown };
+    t.same(closed.queue, { num: 7, failMode: 'closed' });
+    t.equal(closed.rateLimits.length, 1, 'settings merged in');
+    t.same(closed.logging, { level: 'debug', dropLogsPerSecond: 5 }, 'settings merged with the typed options');
+  });
+}
