@@ -67,10 +67,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     },
     banSettings(current.policy),
   );
-  const restored = await bans.restore().catch((err) => {
-    log.warn({ event: 'error', err }, 'ban state unreadable: starting with no bans');
-    return 0;
-  });
+  const restored =
+    (await bans.restore().catch((err) => {
+      log.warn({ event: 'error', err }, 'ban state unreadable: starting with the bans the kernel still holds');
+      return 0;
+    })) + bans.adopt(await kernel.banList());
 
   let engine = new Engine(current.policy, { now: Date.now });
   const limiter = new LogLimiter(current.policy.logging.dropLogsPerSecond);

@@ -151,6 +151,23 @@ export class BanStore {
     return this.#bans.size;
   }
 
+  /**
+   * Bans found in the kernel set but not in the store: made just before a crash, after the last
+   * save (the set outlives a killed agent). Adopted with the time the kernel has left for them.
+   */
+  adopt(kernelBans: ReadonlyArray<{ address: string; family: Family; secondsLeft: number }>): number {
+    const now = this.#now();
+    let adopted = 0;
+    for (const k of kernelBans) {
+      if (this.#bans.has(k.address) || k.secondsLeft <= 0) continue;
+      const offense = this.#offenders.get(k.address)?.count ?? 1;
+      this.#bans.set(k.address, { address: k.address, family: k.family, since: now, until: now + k.secondsLeft * 1000, reason: 'found in the kernel ban set at start', by: 'kernel', offense });
+      adopted++;
+    }
+    if (adopted > 0) this.#scheduleSave();
+    return adopted;
+  }
+
   /** Resolves when every ban so far is in the kernel. */
   async flushed(): Promise<void> {
     while (this.#flushing) await this.#flushing;

@@ -19,8 +19,12 @@ const SET_MAXELEM = 1_048_576;
 const DEFAULT_BAN_TIMEOUT_S = 3600;
 /** One iptables multiport match takes at most 15 ports, a range counting as two. */
 const MULTIPORT_SLOTS = 15;
-/** ICMPv6 router solicitation/advertisement, neighbour solicitation/advertisement, redirect: IPv6 does not work without them. */
-const NDP_TYPES = [133, 134, 135, 136, 137];
+/**
+ * ICMPv6 that IPv6 itself needs: multicast listener query/report/done (130-132, 143: untracked by
+ * conntrack, so they would otherwise be queued and judged), router solicitation/advertisement,
+ * neighbour solicitation/advertisement, redirect (133-137).
+ */
+const NDP_TYPES = [130, 131, 132, 133, 134, 135, 136, 137, 143];
 
 const ECHO_REQUEST = { 4: '-p icmp -m icmp --icmp-type 8', 6: '-p ipv6-icmp -m icmp6 --icmpv6-type 128' } as const;
 

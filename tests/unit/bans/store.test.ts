@@ -114,3 +114,17 @@ t.test('a corrupt state file restores nothing and breaks nothing', async (t) => 
     t.equal(await f.store.restore(), 0);
   }
 });
+
+t.test('bans the kernel still holds after a crash are adopted, once', async (t) => {
+  const f = fixture();
+  f.store.ban('192.0.2.8', { durationMs: null, reason: 'x', by: 'd' });
+  const n = f.store.adopt([
+    { address: '192.0.2.8', family: 4, secondsLeft: 100 },
+    { address: '2001:db8::9', family: 6, secondsLeft: 60 },
+    { address: '192.0.2.10', family: 4, secondsLeft: 0 },
+  ]);
+  t.equal(n, 1, 'only the one the store did not know, with time left');
+  const e = f.store.list().find((b) => b.address === '2001:db8::9');
+  t.equal(e && e.until - e.since, 60_000);
+  t.equal(e?.by, 'kernel');
+});

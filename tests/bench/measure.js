@@ -1,0 +1,99 @@
+// Measurements inside the benchmark lab: processes started pinned to a core and stopped with a
+// bounded wait, delivered UDP packets (the server namespace's own counters), queue counters,
+// round-trip latency, TCP throughput, peak RSS. Every load is bounded in count and time.
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export const FLOOD_PORT = 9000;
+export const ECHO_PORT = 9001;
+export const SENDER_CPU = '0';
+export const CONSUMER_CPU = '1';
+
+/** Starts `cmd` pinned to `cpu` in `ns`; resolves once a line on stdout or stderr satisfies `ready`. */
+export async function startPinned(lab, ns, cpu, cmd, args, ready, timeoutMs = 30_000) {
+  const child = lab.spawn(ns, 'taskset', ['-c', cpu, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = { stdout: [], stderr: [] };
+  let exitCode;
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve((exitCode = code))));
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${cmd} ${args.join(' ')}: not ready after ${timeoutMs} ms; stderr: ${lines.stderr.slice(-5).join(' | ')}`)), timeoutMs);
+    const onLine = (stream) => (line) => {
+      lines[stream].push(line);
+      if (ready(line)) clearTimeout(timer), resolve();
+    };
+    createInterface({ input: child.stdout }).on('line', onLine('stdout'));
+    createInterface({ input: child.stderr }).on('line', onLine('stderr'));
+    exited.then((code) => (clearTimeout(timer), reject(new Error(`${cmd} exited (${code}) before it was ready; stderr: ${lines.stderr.slice(-5).join(' | ')}`))));
+  }).catch((err) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  return {
+    pid: child.pid,
+    lines,
+    /** SIGTERM, then SIGKILL after 10 s; resolves with the exit code. */
+    async stop() {
+      if (exitCode === undefined) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Peak resident set (VmHWM) of a process, in MiB; null once it is gone. */
+export function peakRssMiB(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** UDP datagrams that reached the server's UDP layer (delivered, no port, or dropped at a full socket). */
+async function udpArrived(lab) {
+  const { stdout } = await lab.exec(lab.server, 'cat', ['/proc/net/snmp']);
+  const [names, values] = stdout.split('\n').filter((l) => l.startsWith('Udp:')).map((l) => l.split(/\s+/).slice(1));
+  const get = (k) => Number(values[names.indexOf(k)]);
+  return get('InDatagrams') + get('NoPorts') + get('InErrors');
+}
+
+/** queue_dropped + user_dropped of a queue, from the server namespace's nfnetlink_queue table. */
+export async function queueDrops(lab, num = 0) {
+  const { stdout } = await lab.exec(lab.server, 'cat', ['/proc/net/netfilter/nfnetlink_queue']);
+  for (const line of stdout.split('\n')) {
+    const f = line.trim().split(/\s+/).map(Number);
+    if (f[0] === num && f.length >= 7) return { queueDropped: f[5], userDropped: f[6] };
+  }
+  return { queueDropped: 0, userDropped: 0 };
+}
+
+/** The sender floods the server for `seconds`; packets per second sent and arrived past the firewall. */
+export async function udpFlood(lab, tools, seconds) {
+  const before = await udpArrived(lab);
+  const r = await lab.exec(lab.attacker.ns, 'taskset', ['-c', SENDER_CPU, tools.udpFlood, lab.attacker.server4, String(FLOOD_PORT), String(seconds)], { timeoutMs: seconds * 1000 + 15_000 });
+  // Let the queue empty before counting.
+  await new Promise((r) => setTimeout(r, 300));
+  const after = await udpArrived(lab);
+  const sent = JSON.parse(r.stdout);
+  return { sentPps: Math.round(sent.sent / sent.seconds), pps: Math.round((after - before) / sent.seconds) };
+}
+
+/** Round trips of `count` datagrams, each the first of a new flow, to the echo service. */
+export async function udpRtt(lab, tools, count) {
+  const r = await lab.exec(lab.attacker.ns, 'taskset', ['-c', SENDER_CPU, tools.udpRtt, 'ping', lab.attacker.server4, String(ECHO_PORT), String(count)], { timeoutMs: count * 250 + 10_000 });
+  return JSON.parse(r.stdout);
+}
+
+/** TCP throughput of one established flow (iperf3, `seconds` long) from the client peer, in Gbit/s. */
+export async function tcpThroughput(lab, seconds) {
+  const server = await startPinned(lab, lab.server, CONSUMER_CPU, 'iperf3', ['-s', '-1', '-p', '5201', '--forceflush'], (l) => /Server listening/.test(l));
+  try {
+    const r = await lab.exec(lab.client.ns, 'taskset', ['-c', SENDER_CPU, 'iperf3', '-c', lab.client.server4, '-p', '5201', '-t', String(seconds), '-J'], { timeoutMs: seconds * 1000 + 20_000 });
+    return Math.round(JSON.parse(r.stdout).end.sum_received.bits_per_second / 1e7) / 100;
+  } finally {
+    await server.stop();
+  }
+}

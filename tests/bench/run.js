@@ -1,0 +1,139 @@
+// `npm run bench`: one run, one lab, the same load for every row. Needs root, gcc,
+// libnetfilter-queue-dev, iperf3, hping3, and a build (`npm run build`, the addon in agent/native).
+// Usage: node tests/bench/run.js [--seconds N] [--rtt-count N] [--no-doc]
+// Writes tests/bench/results/<date>-<commit>.json and the generated part of docs/benchmarks.md.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { makeLab } from '../../agent/dist/demo/lab.js';
+import { startService } from '../../agent/dist/demo/probes.js';
+import { candidatePaths } from '../../agent/dist/queue/native-binding.js';
+import { underAttack } from './attack.js';
+import { CONSUMER_CPU, ECHO_PORT, FLOOD_PORT, peakRssMiB, queueDrops, startPinned, tcpThroughput, udpFlood, udpRtt } from './measure.js';
+import { benchPolicy, WEB_PORT } from './policy.js';
+import { writeReport } from './report.js';
+import { buildTools } from './tools.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const root = join(here, '../..');
+const { values: opt } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, 'rtt-count': { type: 'string', default: '2000' }, 'no-doc': { type: 'boolean', default: false } } });
+const seconds = Number(opt.seconds);
+const rttCount = Number(opt['rtt-count']);
+if (!(seconds > 0 && seconds <= 30) || !(rttCount > 0 && rttCount <= 20_000)) throw new Error('--seconds must be in (0, 30], --rtt-count in 1..20000');
+const MAXLEN = '1024';
+const TCP_ROUNDS = 3;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const nativeBuilt = candidatePaths().some((p) => existsSync(p));
+
+const node = process.execPath;
+const consumer = (kind) => [node, join(here, 'consumer.js'), kind, '0', MAXLEN];
+const agent = (backend, work) => [node, join(here, 'agent.js'), backend, join(work, 'policy.json'), join(work, 'control.sock'), join(work, 'state')];
+
+/** The UDP rows: what stands between the flood and the server's UDP layer. */
+const rows = [
+  { name: 'kernel', what: 'kernel only, no rules' },
+  { name: 'c-baseline', what: 'C consumer (libnetfilter_queue), accepts all', queue: true, cmd: (t) => [t.cBaseline, '0', MAXLEN] },
+  { name: 'nfqueue-npm', what: 'npm `nfqueue` binding, accepts all', queue: true, cmd: () => consumer('nfqueue') },
+  { name: 'native-raw', what: 'vpsfw addon, verdicts filled in bulk', queue: true, native: true, cmd: () => consumer('native-raw') },
+  { name: 'native', what: 'vpsfw addon via NativeQueue, accepts all', queue: true, native: true, cmd: () => consumer('native') },
+  { name: 'agent-nfqueue', what: 'vpsfw agent, realistic policy, `nfqueue` backend', agent: 'nfqueue' },
+  { name: 'agent-native', what: 'vpsfw agent, realistic policy, native backend', agent: 'native', native: true },
+];
+
+const iptables = (lab, op) => lab.exec(lab.server, 'iptables', [op, 'INPUT', '-p', 'udp', '-m', 'multiport', '--dports', `${FLOOD_PORT},${ECHO_PORT}`, '-j', 'NFQUEUE', '--queue-num', '0']);
+
+async function startConsumer(lab, row, tools, work) {
+  if (row.agent) {
+    writeFileSync(join(work, 'policy.json'), JSON.stringify(benchPolicy));
+    const [cmd, ...args] = agent(row.agent, work);
+    return startPinned(lab, lab.server, CONSUMER_CPU, cmd, args, (l) => l.includes('"event":"start"'));
+  }
+  await iptables(lab, '-A');
+  const [cmd, ...args] = row.cmd(tools);
+  return startPinned(lab, lab.server, CONSUMER_CPU, cmd, args, (l) => l === 'ready');
+}
+
+async function measureRow(lab, row, tools, work) {
+  const proc = row.name === 'kernel' ? undefined : await startConsumer(lab, row, tools, work);
+  try {
+    const rtt = await udpRtt(lab, tools, rttCount);
+    const flood = await udpFlood(lab, tools, seconds);
+    const drops = proc ? await queueDrops(lab) : undefined;
+    const rssMiB = proc && row.name !== 'c-baseline' ? peakRssMiB(proc.pid) : null;
+    return { name: row.name, what: row.what, ...flood, drops, rtt, rssMiB };
+  } finally {
+    await proc?.stop();
+    if (row.queue) await iptables(lab, '-D');
+  }
+}
+
+function machine() {
+  const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
+  const load = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ');
+  return { date: new Date().toISOString(), commit: dirty ? `${commit}+dirty` : commit, cpu: cpus()[0]?.model, cpus: cpus().length, kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(), node: process.version, loadBefore: load };
+}
+
+async function main() {
+  const work = mkdtempSync(join(tmpdir(), 'vpsfw-bench-'));
+  const lab = await makeLab();
+  const background = [];
+  try {
+    const tools = buildTools(work);
+    const ttl = String(600);
+    // A socket on the flooded port that nobody reads: packets count as arrived, none is answered.
+    background.push(lab.spawn(lab.server, '/usr/bin/python3', ['-c', `import socket,time\ns=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\ns.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)\ns.bind(('::',${FLOOD_PORT}))\ntime.sleep(${ttl})`], { stdio: 'ignore' }));
+    background.push(lab.spawn(lab.server, tools.udpRtt, ['echo', String(ECHO_PORT), ttl], { stdio: 'ignore' }));
+    background.push(startService(lab, lab.server, [WEB_PORT]));
+    await new Promise((r) => setTimeout(r, 500));
+
+    const results = { machine: machine(), settings: { seconds, rttCount, queueMaxLen: Number(MAXLEN), payloadBytes: 18 }, udp: [], tcp: [], attack: null };
+    for (const row of rows) {
+      if (row.native && !nativeBuilt) {
+        results.udp.push({ name: row.name, what: row.what, skipped: 'native addon not built' });
+        continue;
+      }
+      process.stderr.write(`bench: ${row.name} ...\n`);
+      results.udp.push(await measureRow(lab, row, tools, work));
+    }
+    // iperf3 varies from run to run: alternate no rules / agent, TCP_ROUNDS times, report the medians.
+    const agentBackend = nativeBuilt ? 'native' : 'nfqueue';
+    const tcp = { kernel: [], agent: [] };
+    for (let round = 1; round <= TCP_ROUNDS; round++) {
+      process.stderr.write(`bench: tcp round ${round} ...\n`);
+      tcp.kernel.push(await tcpThroughput(lab, seconds));
+      writeFileSync(join(work, 'policy.json'), JSON.stringify(benchPolicy));
+      const [cmd, ...args] = agent(agentBackend, work);
+      const running = await startPinned(lab, lab.server, CONSUMER_CPU, cmd, args, (l) => l.includes('"event":"start"'));
+      try {
+        tcp.agent.push(await tcpThroughput(lab, seconds));
+        if (round === TCP_ROUNDS) {
+          process.stderr.write('bench: under attack ...\n');
+          results.attack = { backend: agentBackend, ...(await underAttack(lab, running, seconds)), rssMiB: peakRssMiB(running.pid) };
+        }
+      } finally {
+        await running.stop();
+      }
+    }
+    results.tcp.push({ name: 'kernel', what: 'no rules', gbps: median(tcp.kernel), runs: tcp.kernel });
+    results.tcp.push({ name: `agent-${agentBackend}`, what: 'agent running (fast path)', gbps: median(tcp.agent), runs: tcp.agent });
+    results.machine.loadAfter = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ');
+
+    const dir = join(here, 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${results.machine.date.slice(0, 10)}-${results.machine.commit}.json`);
+    writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+    if (!opt['no-doc']) writeReport(join(root, 'docs/benchmarks.md'), results);
+    process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+    process.stderr.write(`bench: wrote ${file}${opt['no-doc'] ? '' : ' and docs/benchmarks.md'}\n`);
+  } finally {
+    for (const p of background) p.kill();
+    await lab.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

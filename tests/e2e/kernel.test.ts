@@ -1,0 +1,204 @@
+// The kernel layer on a real kernel, with no agent: render → apply → traffic → remove, inside a lab's
+// server namespace (the firewall code runs there through `ip netns exec`). What needs no judgement
+// is proved with real connections: denied networks and bans drop, the allowlist returns, fail-open
+// lets queued packets pass with nobody on the queue and fail-closed does not, the kernel builds the
+// RST for a reject-marked packet. Foreign rules and sets (as NixOS' firewall or ufw keep) are
+// there throughout and come out untouched; apply is idempotent and remove leaves the tables as
+// they were.
+import t, { type Test } from 'tap';
+import { ipsetBanKernel } from '../../agent/src/bans/kernel-set.js';
+import { probe, startService } from '../../agent/src/demo/probes.js';
+import { KernelFirewall } from '../../agent/src/kernel/apply.js';
+import { realRunner, type CommandRunner } from '../../agent/src/kernel/exec.js';
+import { REJECT_MARK } from '../../agent/src/kernel/names.js';
+import { renderKernel, type KernelPlan } from '../../agent/src/kernel/render.js';
+import { parsePolicy } from '../../agent/src/policy/load.js';
+import type { PolicyInput } from '../../agent/src/policy/schema.js';
+import { kernelSnapshot } from '../lib/agent-lab.js';
+import { labFor, type Lab } from '../lib/netns.js';
+
+/** 22: accepted by the foreign nixos-fw chain; 7070: dropped by the foreign ufw-like chain. */
+const PORTS = [22, 7070, 8080, 9090];
+
+const planOf = (doc: Omit<PolicyInput, 'version'>): KernelPlan => renderKernel(parsePolicy({ version: 1, ...doc }, 'test').policy);
+
+interface KernelLab {
+  lab: Lab;
+  runner: CommandRunner;
+  fw: KernelFirewall;
+}
+
+/** A lab whose server runs the answering service and already has foreign rules and a foreign set. */
+async function kernelLab(t: Test): Promise<KernelLab> {
+  const lab = await labFor(t);
+  const service = startService(lab, lab.server, PORTS);
+  t.teardown(() => service.kill());
+  const runner = realRunner(['ip', 'netns', 'exec', lab.server]);
+  for (const tables of ['iptables', 'ip6tables']) {
+    const ipt = (...args: string[]) => runner.run(tables, ['-w', ...args]);
+    await ipt('-N', 'nixos-fw');
+    await ipt('-A', 'nixos-fw', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT');
+    await ipt('-A', 'nixos-fw', '-j', 'RETURN');
+    await ipt('-A', 'INPUT', '-j', 'nixos-fw');
+    await ipt('-N', 'ufw-user-input');
+    await ipt('-A', 'ufw-user-input', '-p', 'tcp', '--dport', '7070', '-j', 'DROP');
+    await ipt('-A', 'INPUT', '-j', 'ufw-user-input');
+  }
+  await runner.run('ipset', ['create', 'foreign', 'hash:ip']);
+  await runner.run('ipset', ['add', 'foreign', '192.0.2.99']);
+  return { lab, runner, fw: new KernelFirewall(runner) };
+}
+
+/** Packets counted by the first rule of ours whose `iptables-save` line contains `text`. */
+async function packets(k: KernelLab, family: 4 | 6, text: string): Promise<number> {
+  const { stdout } = await k.runner.run(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-c', '-t', 'filter']);
+  const line = stdout.split('\n').find((l) => l.includes('-A VPSFW-') && l.includes(text));
+  if (line === undefined) throw new Error(`no rule with ${text} in IPv${family}`);
+  return Number(/^\[(\d+):/.exec(line)?.[1]);
+}
+
+/** Connects from the attacker (optionally from one of its other addresses) to the server. */
+const fromAttacker = (lab: Lab, family: 4 | 6, port: number, local?: string) =>
+  probe(lab, lab.attacker.ns, family === 4 ? lab.attacker.server4 : lab.attacker.server6, port, local === undefined ? {} : { local });
+const fromClient = (lab: Lab, family: 4 | 6, port: number) => probe(lab, lab.client.ns, family === 4 ? lab.client.server4 : lab.client.server6, port);
+
+t.test('apply is idempotent, replaces only our rules, and remove leaves the tables exactly as before', async (t) => {
+  const k = await kernelLab(t);
+  const before = await kernelSnapshot(k.lab);
+  t.equal(await k.fw.installed(), false);
+
+  const open = planOf({ denyNetworks: ['203.0.113.0/24'] });
+  await k.fw.apply(open);
+  const once = await kernelSnapshot(k.lab);
+  t.not(once, before, 'the plan is in the kernel');
+  t.equal(await k.fw.installed(), true);
+  await k.fw.apply(open);
+  // Refilled sets are new sets swapped in, each with its own random hash seed: the one difference allowed.
+  const seedless = (s: string) => s.replace(/ initval 0x[0-9a-f]+/g, '');
+  t.equal(seedless(await kernelSnapshot(k.lab)), seedless(once), 'applying twice is applying once');
+
+  for (const tables of ['iptables', 'ip6tables']) {
+    const input = (await k.runner.run(tables, ['-w', '-S', 'INPUT'])).stdout.split('\n').filter((l) => l.startsWith('-A '));
+    t.same(input, ['-A INPUT -j VPSFW-INPUT', '-A INPUT -j nixos-fw', '-A INPUT -j ufw-user-input'], `${tables}: one jump of ours, first; foreign jumps kept`);
+    t.match((await k.runner.run(tables, ['-w', '-S', 'nixos-fw'])).stdout, /--dport 22 -j ACCEPT\n-A nixos-fw -j RETURN/, `${tables}: foreign chain not flushed`);
+  }
+
+  await k.fw.apply(planOf({ queue: { failMode: 'closed' } }));
+  const input = (await k.runner.run('iptables', ['-w', '-S', 'VPSFW-INPUT'])).stdout;
+  t.match(input, /NFQUEUE --queue-num 0/, 'the new plan is in');
+  t.notMatch(input, /queue-bypass/, 'the old rules are gone');
+  t.notMatch((await k.runner.run('ipset', ['list', 'vpsfw-deny4'])).stdout, /203\.0\.113/, 'deny set refilled, old networks gone');
+  t.match((await k.runner.run('ipset', ['list', 'foreign'])).stdout, /192\.0\.2\.99/, 'foreign set untouched');
+
+  await k.fw.remove();
+  t.equal(await kernelSnapshot(k.lab), before, 'iptables-save, ip6tables-save and ipset list as before apply');
+  t.equal(await k.fw.installed(), false);
+  await k.fw.remove();
+  t.equal(await kernelSnapshot(k.lab), before, 'remove with nothing installed changes nothing');
+});
+
+t.test('remove repairs leftovers: duplicate jumps, a chain without jump, a stray temporary set', async (t) => {
+  const k = await kernelLab(t);
+  const before = await kernelSnapshot(k.lab);
+  await k.fw.apply(planOf({}));
+  await k.runner.run('iptables', ['-w', '-A', 'INPUT', '-j', 'VPSFW-INPUT']);
+  await k.runner.run('ip6tables', ['-w', '-D', 'OUTPUT', '-j', 'VPSFW-OUTPUT']);
+  await k.runner.run('ipset', ['create', 'vpsfw-deny4-new', 'hash:net', 'maxelem', '1048576']);
+  await k.fw.remove();
+  t.equal(await kernelSnapshot(k.lab), before);
+});
+
+t.test('denied networks are dropped before the queue; fail-open lets the queued rest pass with no agent', async (t) => {
+  const k = await kernelLab(t);
+  await k.fw.apply(planOf({ queue: { failMode: 'open' }, denyNetworks: ['203.0.113.0/24', '2001:db8:bad::/48'] }));
+  for (const family of [4, 6] as const) {
+    const denied = family === 4 ? k.lab.denied4 : k.lab.denied6;
+    t.equal((await fromAttacker(k.lab, family, 8080, denied)).connected, false, `IPv${family}: denied source cannot connect`);
+    t.ok((await packets(k, family, 'denied network')) > 0, `IPv${family}: dropped by the deny rule`);
+    const queuedBefore = await packets(k, family, 'judged by the agent');
+    t.equal((await fromAttacker(k.lab, family, 8080)).replies, 1, `IPv${family}: other source connects (bypass)`);
+    t.ok((await packets(k, family, 'judged by the agent')) > queuedBefore, `IPv${family}: its new connection went to the queue`);
+  }
+});
+
+t.test('fail-closed: with no agent new connections fail; the allowlist returns to the rules after ours', async (t) => {
+  const k = await kernelLab(t);
+  await k.fw.apply(planOf({ queue: { failMode: 'closed' }, bans: { allowlist: ['127.0.0.0/8', '::1/128', `${k.lab.client.ip4}/32`, `${k.lab.client.ip6}/128`] } }));
+  for (const family of [4, 6] as const) {
+    t.equal((await fromAttacker(k.lab, family, 8080)).connected, false, `IPv${family}: queued with nobody listening, refused`);
+    t.equal((await fromAttacker(k.lab, family, 22)).connected, false, `IPv${family}: our chain comes before the foreign ACCEPT on 22`);
+    t.equal((await fromClient(k.lab, family, 8080)).replies, 1, `IPv${family}: allowlisted source never queued`);
+    t.equal((await fromClient(k.lab, family, 7070)).connected, false, `IPv${family}: allowlisted is RETURN, not ACCEPT: the foreign DROP still applies`);
+  }
+});
+
+t.test('ban set entries drop their source over IPv4 and IPv6, survive a reload, and go away when deleted', async (t) => {
+  const k = await kernelLab(t);
+  const plan = planOf({ queue: { failMode: 'open' } });
+  await k.fw.apply(plan);
+  const bans = ipsetBanKernel(k.runner);
+  const { ip4, ip6 } = k.lab.attacker;
+  await bans.add([
+    { address: ip4, family: 4, seconds: 600 },
+    { address: ip6, family: 6, seconds: 600 },
+  ]);
+  for (const family of [4, 6] as const) {
+    t.equal((await fromAttacker(k.lab, family, 8080)).connected, false, `IPv${family}: banned source cannot connect`);
+    t.equal((await fromClient(k.lab, family, 8080)).replies, 1, `IPv${family}: others can`);
+  }
+  const listed = await k.fw.banList();
+  t.match(listed, [{ address: ip4, family: 4 }, { address: ip6, family: 6 }]);
+  t.ok(listed.every((b) => b.secondsLeft > 500 && b.secondsLeft <= 600), 'per-entry timeouts read back');
+
+  await bans.add([{ address: ip4, family: 4, seconds: 30 }]);
+  t.ok((await k.fw.banList()).find((b) => b.address === ip4)!.secondsLeft <= 30, 're-adding updates the timeout');
+
+  await k.fw.apply(plan);
+  t.equal((await k.fw.banList()).length, 2, 'a reload keeps the bans');
+  t.equal((await fromAttacker(k.lab, 4, 8080)).connected, false, 'and they still drop');
+
+  await bans.del(ip4, 4);
+  await bans.del(ip6, 6);
+  await bans.del(ip6, 6);
+  t.same(await k.fw.banList(), [], 'deleted (deleting a missing ban is fine)');
+  for (const family of [4, 6] as const) {
+    t.equal((await fromAttacker(k.lab, family, 8080)).replies, 1, `IPv${family}: unbanned source connects`);
+  }
+});
+
+t.test('a packet with the reject mark is answered by the kernel with a TCP reset', async (t) => {
+  const k = await kernelLab(t);
+  await k.fw.apply(planOf({ queue: { failMode: 'open' } }));
+  // Stands in for the agent's NF_REPEAT: the mark is set before the filter table sees the packet.
+  const mark = `0x${REJECT_MARK.toString(16)}/0xff0000`;
+  for (const tables of ['iptables', 'ip6tables']) {
+    await k.runner.run(tables, ['-w', '-t', 'mangle', '-A', 'PREROUTING', '-p', 'tcp', '--dport', '9090', '-j', 'MARK', '--set-xmark', mark]);
+  }
+  for (const family of [4, 6] as const) {
+    t.match(await fromAttacker(k.lab, family, 9090), { connected: false, error: 'ECONNREFUSED' }, `IPv${family}: refused at once, not timed out`);
+    t.equal((await fromAttacker(k.lab, family, 8080)).replies, 1, `IPv${family}: unmarked traffic passes`);
+  }
+});
+
+t.test('payload rules queue established packets on their ports; depth stops after N bytes', async (t) => {
+  const k = await kernelLab(t);
+  await k.fw.apply(
+    planOf({
+      queue: { failMode: 'open' },
+      payloadRules: [
+        { name: 'whole-flow', protocol: 'tcp', ports: [8080], pattern: { text: 'x' }, action: 'log' },
+        { name: 'first-bytes', protocol: 'tcp', ports: [9090], pattern: { text: 'x' }, action: 'log', depth: 200 },
+      ],
+    }),
+  );
+  const chunks = ['a'.repeat(100), 'b'.repeat(100), 'c'.repeat(100), 'd'.repeat(100), 'e'.repeat(100)];
+  for (const port of [8080, 9090]) {
+    t.equal((await probe(k.lab, k.lab.client.ns, k.lab.client.server4, port, { chunks, gapMs: 50 })).replies, chunks.length, `${port}: the flow works through the queue (bypass)`);
+  }
+  const whole = await packets(k, 4, 'payload rule whole-flow');
+  const first = await packets(k, 4, 'payload rule first-bytes');
+  t.ok(whole >= chunks.length, `every data segment of the watched flow is queued (${whole})`);
+  t.ok(first >= 1 && first < whole, `with depth 200 only the first packets are (${first})`);
+  t.ok((await packets(k, 4, 'payload inspection')) >= whole + first, 'marked packets go to the queue');
+  t.equal(await packets(k, 6, 'payload rule whole-flow'), 0, 'no IPv6 traffic, no IPv6 count');
+});

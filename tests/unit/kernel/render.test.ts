@@ -1,0 +1,182 @@
+// Policy → kernel plan: snapshots of the whole documents (default policy and one that uses every
+// feature), plus the invariants an operator relies on: fail-open bypasses the queue and fail-closed
+// does not, each family gets only its own networks, only what needs judging is queued, and the
+// same policy always renders the same text.
+import t from 'tap';
+import { parsePolicy } from '../../../agent/src/policy/load.js';
+import { defaultPolicyDocument } from '../../../agent/src/policy/defaults.js';
+import type { PolicyInput } from '../../../agent/src/policy/schema.js';
+import { multiportLists, renderFamily, renderKernel } from '../../../agent/src/kernel/render.js';
+import { ESTABLISHED_MARK, REJECT_MARK } from '../../../agent/src/kernel/names.js';
+
+const policyOf = (doc: PolicyInput) => parsePolicy(doc, 'test').policy;
+
+/** Every feature the renderer knows, fail-closed. */
+const everything: PolicyInput = {
+  version: 1,
+  queue: { num: 7, failMode: 'closed' },
+  defaults: { inbound: 'drop', outbound: 'accept' },
+  denyNetworks: ['203.0.113.0/24', '2001:db8:bad::/48', '198.51.100.7'],
+  rules: [
+    { name: 'ssh-admins', action: 'accept', protocol: 'tcp', ports: [22], source: ['192.0.2.0/24', '2001:db8:1::/64'] },
+    { name: 'web', action: 'accept', protocol: 'tcp', ports: [80, 443, '8000-8100'] },
+    { name: 'smtp-out', action: 'reject', direction: 'outbound', protocol: 'tcp', ports: [25] },
+  ],
+  payloadRules: [
+    { name: 'no-passwd', protocol: 'tcp', ports: [80, 8080], pattern: { text: '/etc/passwd' }, action: 'drop' },
+    { name: 'dns-probe', protocol: 'udp', ports: [53], pattern: { hex: 'de ad' }, action: 'log', depth: 512 },
+    { name: 'exfil', protocol: 'tcp', ports: [443], direction: 'outbound', pattern: { text: 'SECRET' }, action: 'reject' },
+  ],
+  bans: { allowlist: ['127.0.0.0/8', '::1/128', '198.51.100.0/24', '2001:db8:2::/64'] },
+};
+
+const lines = (doc: string) => doc.split('\n');
+const chainRules = (doc: string, chain: string) => lines(doc).filter((l) => l.startsWith(`-A ${chain} `));
+const queueRules = (doc: string) => lines(doc).filter((l) => l.includes('-j NFQUEUE'));
+
+t.test('snapshots', async (t) => {
+  for (const [name, doc] of [
+    ['default policy', defaultPolicyDocument],
+    ['every feature, fail-closed', everything],
+  ] as const) {
+    const plan = renderKernel(policyOf(doc));
+    t.matchSnapshot(plan.ipv4, `${name}: ipv4`);
+    t.matchSnapshot(plan.ipv6, `${name}: ipv6`);
+    t.matchSnapshot(plan.ipset, `${name}: ipset`);
+  }
+});
+
+t.test('documents declare and fill only our chains, never jump from built-in chains', async (t) => {
+  const plan = renderKernel(policyOf(everything));
+  for (const doc of [plan.ipv4, plan.ipv6]) {
+    t.match(doc, /^# vpsfw[^\n]*\n\*filter\n:VPSFW-INPUT - \[0:0\]\n:VPSFW-OUTPUT - \[0:0\]\n/, 'header declares our two chains');
+    t.ok(doc.endsWith('COMMIT\n'), 'ends with COMMIT');
+    const other = lines(doc).filter((l) => l !== '' && !l.startsWith('#') && !/^(\*filter|COMMIT|:VPSFW-(INPUT|OUTPUT) |-A VPSFW-(INPUT|OUTPUT) )/.test(l));
+    t.same(other, [], 'nothing but our chains');
+  }
+});
+
+t.test('renderFamily is one family of renderKernel', async (t) => {
+  const policy = policyOf(everything);
+  const plan = renderKernel(policy);
+  t.equal(renderFamily(policy, 4), plan.ipv4);
+  t.equal(renderFamily(policy, 6), plan.ipv6);
+});
+
+t.test('fail-open queues with --queue-bypass, fail-closed without', async (t) => {
+  const open = renderKernel(policyOf({ ...everything, queue: { num: 7, failMode: 'open' } }));
+  const closed = renderKernel(policyOf(everything));
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    t.ok(queueRules(open[family]).length > 0);
+    t.ok(queueRules(open[family]).every((l) => l.endsWith('--queue-num 7 --queue-bypass')), `${family} open: every queue rule bypasses`);
+    t.ok(queueRules(closed[family]).length > 0);
+    t.ok(queueRules(closed[family]).every((l) => l.endsWith('--queue-num 7')), `${family} closed: no queue rule bypasses`);
+  }
+});
+
+t.test('deny and allow networks go to their own family only', async (t) => {
+  const { ipset } = renderKernel(policyOf(everything));
+  const adds = lines(ipset).filter((l) => l.startsWith('add '));
+  t.same(
+    adds.filter((l) => l.includes('-deny4')),
+    ['add vpsfw-deny4-new 203.0.113.0/24 -exist', 'add vpsfw-deny4-new 198.51.100.7/32 -exist'],
+  );
+  t.same(adds.filter((l) => l.includes('-deny6')), ['add vpsfw-deny6-new 2001:db8:bad::/48 -exist']);
+  t.same(
+    adds.filter((l) => l.includes('-allow4')),
+    ['add vpsfw-allow4-new 127.0.0.0/8 -exist', 'add vpsfw-allow4-new 198.51.100.0/24 -exist'],
+  );
+  t.same(adds.filter((l) => l.includes('-allow6')), ['add vpsfw-allow6-new ::1/128 -exist', 'add vpsfw-allow6-new 2001:db8:2::/64 -exist']);
+  t.notOk(adds.some((l) => l.includes('-ban')), 'the ban set is never filled by a reload');
+  t.notOk(lines(ipset).some((l) => /^(flush|destroy|swap)\b.*vpsfw-ban/.test(l)), 'nor flushed, swapped or destroyed');
+});
+
+t.test('sets are created idempotently with the right types and families', async (t) => {
+  const { ipset } = renderKernel(policyOf(defaultPolicyDocument));
+  const creates = lines(ipset).filter((l) => l.startsWith('create ') && !l.includes('-new '));
+  t.equal(creates.length, 6);
+  t.ok(creates.every((l) => l.endsWith(' -exist')));
+  t.match(creates, [/^create vpsfw-ban4 hash:ip family inet timeout \d+ /, /^create vpsfw-deny4 hash:net family inet /, /^create vpsfw-allow4 hash:net family inet /]);
+  t.match(creates.slice(3), [/^create vpsfw-ban6 hash:ip family inet6 timeout \d+ /, /^create vpsfw-deny6 hash:net family inet6 /, /^create vpsfw-allow6 hash:net family inet6 /]);
+  t.match(ipset, /swap vpsfw-deny4-new vpsfw-deny4\ndestroy vpsfw-deny4-new\n/, 'deny refilled by swap');
+});
+
+t.test('VPSFW-INPUT runs its stages in order', async (t) => {
+  const v6 = chainRules(renderKernel(policyOf(everything)).ipv6, 'VPSFW-INPUT');
+  const at = (re: RegExp) => {
+    const i = v6.findIndex((l) => re.test(l));
+    t.not(i, -1, `has ${re}`);
+    return i;
+  };
+  const order = [
+    at(/--mark 0x560000\/0xff0000 .*tcp-reset/),
+    at(/-i lo -j RETURN/),
+    at(/vpsfw-allow6 src .*-j RETURN/),
+    at(/--icmpv6-type 135 -j RETURN/),
+    at(/--ctstate INVALID -j DROP/),
+    at(/! --syn -m conntrack --ctstate NEW .*-j DROP/),
+    at(/vpsfw-ban6 src .*-j DROP/),
+    at(/vpsfw-deny6 src .*-j DROP/),
+    at(/--dports 80,8080 -m conntrack --ctstate ESTABLISHED .*-j MARK/),
+    at(/--ctstate RELATED,ESTABLISHED -j RETURN/),
+    at(/judged by the agent.*-j NFQUEUE/),
+  ];
+  t.same(order, [...order].sort((a, b) => a - b), 'in the documented order');
+  t.equal(v6.at(-1), v6[order.at(-1)!], 'the queue rule is last');
+});
+
+t.test('reject verdicts: the marked packet is rejected by the kernel, per family', async (t) => {
+  const plan = renderKernel(policyOf(defaultPolicyDocument));
+  const mark = `0x${REJECT_MARK.toString(16)}`;
+  for (const chain of ['VPSFW-INPUT', 'VPSFW-OUTPUT']) {
+    t.match(chainRules(plan.ipv4, chain).slice(0, 2), [
+      new RegExp(`-p tcp -m mark --mark ${mark}/0xff0000 .*-j REJECT --reject-with tcp-reset$`),
+      new RegExp(`-m mark --mark ${mark}/0xff0000 .*-j REJECT --reject-with icmp-port-unreachable$`),
+    ]);
+    t.match(chainRules(plan.ipv6, chain)[1], /icmp6-port-unreachable$/);
+  }
+  t.notMatch(plan.ipv4, /ipv6-icmp|icmp6/, 'no IPv6 matches in the IPv4 document');
+});
+
+t.test('payload rules: established packets on their ports are marked and queued; depth adds connbytes', async (t) => {
+  const v4 = renderKernel(policyOf(everything)).ipv4;
+  const mark = `0x${ESTABLISHED_MARK.toString(16)}/0xff0000`;
+  const input = chainRules(v4, 'VPSFW-INPUT');
+  t.match(input.filter((l) => l.includes('-j MARK')), [
+    new RegExp(`^-A VPSFW-INPUT -p tcp -m multiport --dports 80,8080 -m conntrack --ctstate ESTABLISHED -m comment --comment "vpsfw: payload rule no-passwd" -j MARK --set-xmark ${mark}$`),
+    /^-A VPSFW-INPUT -p udp -m multiport --dports 53 -m conntrack --ctstate ESTABLISHED -m connbytes --connbytes 0:512 --connbytes-dir original --connbytes-mode bytes .*-j MARK/,
+  ]);
+  t.equal(input.filter((l) => l.includes(`-m mark --mark ${mark}`) && l.includes('NFQUEUE')).length, 1, 'marked packets queued');
+  const output = chainRules(v4, 'VPSFW-OUTPUT');
+  t.match(output.filter((l) => l.includes('-j MARK')), [/-p tcp -m multiport --dports 443 .*payload rule exfil/]);
+  t.notOk(input.some((l) => l.includes('exfil')), 'outbound rules stay out of INPUT');
+});
+
+t.test('no payload rules: no established packet is queued', async (t) => {
+  const v4 = renderKernel(policyOf(defaultPolicyDocument)).ipv4;
+  t.notMatch(v4, /--ctstate ESTABLISHED |-j MARK|connbytes|0x570000/);
+});
+
+t.test('OUTPUT queues only when the policy judges outbound traffic', async (t) => {
+  const queued = (doc: PolicyInput) => queueRules(chainRules(renderKernel(policyOf(doc)).ipv4, 'VPSFW-OUTPUT').join('\n')).length > 0;
+  t.notOk(queued(defaultPolicyDocument), 'default policy: OUTPUT only rejects marked packets and returns loopback');
+  t.same(chainRules(renderKernel(policyOf(defaultPolicyDocument)).ipv4, 'VPSFW-OUTPUT').length, 3);
+  t.ok(queued({ version: 1, defaults: { outbound: 'drop' } }), 'default outbound not accept');
+  t.ok(queued({ version: 1, rules: [{ name: 'r', action: 'drop', direction: 'outbound' }] }), 'an outbound rule');
+  t.ok(queued({ version: 1, rateLimits: [{ name: 'r', direction: 'outbound', rate: 1, burst: 1 }] }), 'an outbound rate limit');
+  t.ok(queued({ version: 1, payloadRules: [{ name: 'p', direction: 'outbound', protocol: 'tcp', ports: [1], pattern: { text: 'x' }, action: 'drop' }] }), 'an outbound payload rule');
+  t.notOk(queued({ version: 1, payloadRules: [{ name: 'p', protocol: 'tcp', ports: [1], pattern: { text: 'x' }, action: 'drop' }] }), 'an inbound payload rule does not');
+});
+
+t.test('render is deterministic and does not depend on object identity', async (t) => {
+  const a = renderKernel(policyOf(everything));
+  const b = renderKernel(policyOf(structuredClone(everything)));
+  t.same(a, b);
+  t.equal(JSON.stringify(renderKernel(policyOf(everything))), JSON.stringify(a));
+});
+
+t.test('multiport lists hold at most 15 slots, a range counting two', async (t) => {
+  const ports = Array.from({ length: 16 }, (_, i) => ({ from: 1000 + i, to: 1000 + i }));
+  t.same(multiportLists(ports).map((l) => l.split(',').length), [15, 1]);
+  t.same(multiportLists([{ from: 1, to: 2 }, ...ports.slice(0, 14)]), ['1:2,' + ports.slice(0, 13).map((p) => p.from).join(','), '1013']);
+});
