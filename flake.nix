@@ -6,44 +6,35 @@
   outputs =
     { self, nixpkgs }:
     let
-      systems = [
-        "x86_64-linux"
-        "aarch64-linux"
-      ];
-      forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+      forAllSystems =
+        f:
+        nixpkgs.lib.genAttrs [ "x86_64-linux" "aarch64-linux" ] (system: f nixpkgs.legacyPackages.${system});
     in
     {
       packages = forAllSystems (pkgs: {
         default = pkgs.callPackage ./nix/package.nix { };
       });
 
-      nixosModules.vpsfw =
-        { lib, pkgs, ... }:
-        {
-          imports = [ ./nix/module.nix ];
-          services.vpsfw.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default;
-        };
+      # The module builds the package from the system's own nixpkgs unless services.vpsfw.package is set.
+      nixosModules.vpsfw = ./nix/module.nix;
       nixosModules.default = self.nixosModules.vpsfw;
 
       checks = forAllSystems (pkgs: import ./nix/tests { inherit pkgs self; });
 
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {
+          inputsFrom = [ self.packages.${pkgs.stdenv.hostPlatform.system}.default ];
           packages = with pkgs; [
-            nodejs_20
-            python3
-            pkg-config
-            libnetfilter_queue
-            libnfnetlink
             iptables
             ipset
             iproute2
-            hping3
+            conntrack-tools
+            hping
             tcpdump
           ];
         };
       });
 
-      formatter = forAllSystems (pkgs: pkgs.nixfmt);
+      formatter = forAllSystems (pkgs: pkgs.nixfmt-tree);
     };
 }

@@ -1,7 +1,6 @@
-# services.vpsfw: the policy is generated from the options, checked by `vpsfw check` and rendered
-# by `vpsfw render` at build time (a bad policy fails nixos-rebuild with the agent's message); the
-# agent runs as a hardened unit whose settings come from agent/packaging/hardening.json, the same
-# file the Ubuntu installer reads.
+# services.vpsfw: the options (options.nix), the policy they make (policy.nix) checked by the agent
+# at build time, the rules it renders, and the hardened unit (agent/packaging/hardening.json, the
+# file the Ubuntu unit is made from too). docs/nixos.md says why each choice.
 {
   config,
   lib,
@@ -10,80 +9,82 @@
 }:
 let
   cfg = config.services.vpsfw;
-  policy = import ./policy.nix { inherit lib cfg; };
+  vpsfw = lib.getExe cfg.package;
 
-  # Validated at build time; /etc/vpsfw/policy.json points here.
-  policyFile =
-    pkgs.runCommand "vpsfw-policy.json"
-      {
-        nativeBuildInputs = [ cfg.package ];
-        policy = builtins.toJSON policy;
-        passAsFile = [ "policy" ];
-      }
-      ''
-        cp "$policyPath" policy.json
-        vpsfw check --policy policy.json
-        cp policy.json $out
-      '';
-
-  # What the agent will apply, visible before it does: /etc/vpsfw/rules.txt.
-  rulesFile = pkgs.runCommand "vpsfw-rules.txt" { nativeBuildInputs = [ cfg.package ]; } ''
-    vpsfw render --policy ${policyFile} > $out
+  unchecked = (pkgs.formats.json { }).generate "vpsfw-policy-unchecked.json" (
+    import ./policy.nix { inherit lib cfg; }
+  );
+  # `vpsfw check` prints every error as `path: message (got value)`: a bad policy fails the build
+  # (and so nixos-rebuild) with the agent's own words.
+  policy = pkgs.runCommand "vpsfw-policy.json" { } ''
+    ${vpsfw} check --policy ${unchecked}
+    cp ${unchecked} $out
+  '';
+  # What the agent will apply, readable before it does: /etc/vpsfw/rules.txt.
+  rules = pkgs.runCommand "vpsfw-rules.txt" { } ''
+    ${vpsfw} render --policy ${policy} > $out
   '';
 
-  hardening = lib.filterAttrs (name: _: !lib.hasPrefix "_" name) (
-    lib.importJSON ../agent/packaging/hardening.json
-  );
+  # "_comment" and the like are notes, not directives; booleans and lists as NixOS writes them.
+  hardening = lib.filterAttrs (k: _: !lib.hasPrefix "_" k) (lib.importJSON ../agent/packaging/hardening.json);
+
+  controlSocket = "/run/vpsfw/control.sock";
+  nft = config.networking.nftables;
+  flushed = nft.enable && nft.flushRuleset;
 in
 {
   imports = [ ./options.nix ];
 
   config = lib.mkIf cfg.enable {
-    assertions = [
-      {
-        assertion = cfg.bans.allowlist != [ ];
-        message = "services.vpsfw.bans.allowlist is empty: keep loopback (127.0.0.0/8, ::1/128) in it, or the agent may ban the host's own services.";
-      }
-    ];
-    warnings = lib.optional config.networking.nftables.enable ''
-      services.vpsfw: networking.nftables is enabled. vpsfw writes its rules with iptables-nft, and
-      nftables.service replaces the whole ruleset (`flush ruleset`) when it starts or reloads, which
-      removes them; vpsfw is restarted and reloaded with nftables.service to put them back, so there
-      is a short window without them each time. The iptables backend of networking.firewall has no
-      such window.
-    '';
+    services.vpsfw.package = lib.mkDefault (pkgs.callPackage ./package.nix { });
 
+    warnings =
+      lib.optional nft.enable "services.vpsfw: with networking.nftables, NixOS' nftables firewall and vpsfw's iptables-nft rules both judge every packet: a port must be open in both (docs/nixos.md)."
+      ++ lib.optional (nft.enable && nft.flushRuleset) "services.vpsfw: networking.nftables.flushRuleset removes vpsfw's rules on every nftables.service start or reload; vpsfw is reloaded right after to put them back, a short window without them each time (docs/nixos.md).";
+
+    environment.etc."vpsfw/policy.json".source = policy;
+    environment.etc."vpsfw/rules.txt".source = rules;
     environment.systemPackages = [ cfg.package ];
-    environment.etc."vpsfw/policy.json".source = policyFile;
-    environment.etc."vpsfw/rules.txt".source = rulesFile;
+    system.build.vpsfwRules = rules;
+    system.build.vpsfwPolicy = policy;
 
     systemd.services.vpsfw = {
       description = "vpsfw firewall and mini-IPS agent";
+      # Rules in force before interfaces come up and before services listen, as NixOS' own
+      # firewall.service does: early (no default dependencies), after the file systems and journal.
       wantedBy = [ "multi-user.target" ];
-      # Early, like NixOS' own firewall.service: rules in place before interfaces come up and
-      # before sshd or any other service listens.
-      unitConfig = {
-        DefaultDependencies = false;
-      }
-      // lib.optionalAttrs config.networking.nftables.enable { ReloadPropagatedFrom = "nftables.service"; };
       wants = [ "network-pre.target" ];
-      before = [
-        "network-pre.target"
-        "sshd.service"
-        "shutdown.target"
-      ];
       after = [
         "local-fs.target"
         "systemd-modules-load.service"
         "systemd-journald.socket"
-      ] ++ lib.optional config.networking.nftables.enable "nftables.service";
+        "firewall.service"
+      ]
+      ++ lib.optional flushed "nftables.service";
+      before = [
+        "network-pre.target"
+        "shutdown.target"
+        "sshd.service"
+        "sshd.socket"
+      ];
       conflicts = [ "shutdown.target" ];
-      partOf = lib.optional config.networking.nftables.enable "nftables.service";
-      # `nixos-rebuild switch` with a new policy reloads (SIGHUP): rules swapped, bans kept.
-      reloadTriggers = [ policyFile ];
+      # A flushed ruleset takes vpsfw's tables with it: stop with it, and reload (re-apply) after it.
+      partOf = lib.optional flushed "nftables.service";
+      unitConfig = {
+        DefaultDependencies = false;
+      }
+      // lib.optionalAttrs flushed { ReloadPropagatedFrom = "nftables.service"; };
+      # A policy change is a SIGHUP (bans and counters kept), not a restart: the unit reads the
+      # policy through /etc, which the switch has already pointed at the new file.
+      reloadTriggers = [ policy ];
+      # The one setting a reload refuses to change.
+      restartTriggers = [ (toString cfg.queueNumber) ];
+
       serviceConfig = hardening // {
-        Type = "simple";
-        ExecStart = "${lib.getExe cfg.package} run --policy /etc/vpsfw/policy.json";
+        Type = "exec";
+        ExecStart = "${vpsfw} run --policy /etc/vpsfw/policy.json";
+        # "Started" means the rules are in force: the agent opens its control socket last.
+        ExecStartPost = "${pkgs.runtimeShell} -c 'while [ ! -S ${controlSocket} ]; do ${pkgs.coreutils}/bin/sleep 0.1; done'";
         ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
         Restart = "on-failure";
         RestartSec = "1s";

@@ -1,8 +1,7 @@
-# Every npm package of package-lock.json, fetched as the registry's own tarballs and checked
-# against the lock's integrity: a fixed-output derivation, so it may use the network. Our lock has
-# no `resolved` URLs (fetchNpmDeps and importNpmLock need them), so npm resolves names itself from
-# its default registry. When package-lock.json changes, update npm-deps.hash
-# (tests/nix/npm-deps-hash.test.ts computes it and fails until you do).
+# Every package of package-lock.json as the registry's own tarball, checked against the lock's
+# integrity (nix/npm-deps.mjs). A fixed-output derivation, so it may use the network: npm reaches its
+# default registry, as nixpkgs' pnpm fetcher runs pnpm. The hash lives in npm-deps.hash;
+# tests/nix/npm-deps-hash.test.ts recomputes it and fails when package-lock.json moved without it.
 {
   lib,
   stdenvNoCC,
@@ -15,14 +14,14 @@ stdenvNoCC.mkDerivation {
   dontUnpack = true;
   buildPhase = ''
     runHook preBuild
-    export HOME=$TMPDIR
+    export HOME=$TMPDIR npm_config_cache=$TMPDIR/npm-cache npm_config_update_notifier=false
     export NODE_EXTRA_CA_CERTS=${cacert}/etc/ssl/certs/ca-bundle.crt
-    export npm_config_cafile=${cacert}/etc/ssl/certs/ca-bundle.crt
-    node ${./fetch-npm-deps.mjs} ${../package-lock.json} $out
+    node ${./npm-deps.mjs} fetch ${../package-lock.json} $out
     runHook postBuild
   '';
   dontInstall = true;
+  dontFixup = true;
+  impureEnvVars = lib.fetchers.proxyImpureEnvVars;
   outputHashMode = "recursive";
-  outputHashAlgo = "sha256";
   outputHash = lib.fileContents ./npm-deps.hash;
 }

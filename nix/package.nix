@@ -1,12 +1,12 @@
-# The agent: TypeScript compiled, the native NFQUEUE binding built against nixpkgs'
-# libnetfilter_queue, production dependencies only, `bin/vpsfw` with the kernel tools on its PATH.
+# The agent: TypeScript compiled, the nfqueue binding built against nixpkgs' libnetfilter_queue, the
+# production node_modules, and bin/vpsfw wrapped with the tools it runs on its PATH. Dependencies
+# come from npm-deps.nix, installed offline (`npm ci` from a lock whose entries point at its tarballs).
 {
   lib,
   stdenv,
   callPackage,
-  nodejs_20,
+  nodejs,
   python3,
-  pkg-config,
   makeWrapper,
   libnetfilter_queue,
   libnfnetlink,
@@ -14,14 +14,15 @@
   ipset,
   iproute2,
 }:
+assert lib.assertMsg (lib.versionAtLeast nodejs.version "20") "vpsfw needs Node.js 20 or later (got ${nodejs.version})";
 let
-  nodejs = nodejs_20;
+  manifest = lib.importJSON ../package.json;
   npmDeps = callPackage ./npm-deps.nix { inherit nodejs; };
-  packageJson = lib.importJSON ../package.json;
 in
 stdenv.mkDerivation {
   pname = "vpsfw";
-  inherit (packageJson) version;
+  inherit (manifest) version;
+
   src = lib.fileset.toSource {
     root = ../.;
     fileset = lib.fileset.unions [
@@ -30,39 +31,61 @@ stdenv.mkDerivation {
       ../tsconfig.json
       ../bin
       ../agent/src
-      ../agent/packaging
       ../docs
-      ./lock-with-tarballs.mjs
     ];
   };
+
   nativeBuildInputs = [
     nodejs
-    python3
-    pkg-config
+    python3 # node-gyp
     makeWrapper
   ];
   buildInputs = [
     libnetfilter_queue
     libnfnetlink
   ];
+
+  env = {
+    npm_config_offline = "true";
+    npm_config_update_notifier = "false";
+    npm_config_audit = "false";
+    npm_config_fund = "false";
+    # node-gyp takes Node's headers from here instead of downloading them.
+    npm_config_nodedir = "${nodejs}";
+  };
+
+  configurePhase = ''
+    runHook preConfigure
+    export HOME=$TMPDIR npm_config_cache=$TMPDIR/npm-cache
+    node ${./npm-deps.mjs} localize package-lock.json ${npmDeps}
+    npm ci --ignore-scripts --loglevel=error
+    patchShebangs node_modules
+    runHook postConfigure
+  '';
+
   buildPhase = ''
     runHook preBuild
-    export HOME=$TMPDIR npm_config_cache=$TMPDIR/npm-cache npm_config_nodedir=${nodejs}
-    node nix/lock-with-tarballs.mjs package-lock.json ${npmDeps}
-    npm ci --offline --ignore-scripts --no-audit --no-fund
-    npm rebuild nfqueue --offline
-    npx tsc -p tsconfig.json
-    npm prune --omit=dev --offline --no-audit --no-fund
+    npm rebuild nfqueue --loglevel=error
+    npm run build
+    npm prune --omit=dev --loglevel=error
     runHook postBuild
   '';
+
+  doInstallCheck = true;
+  # The built-in policy passes the agent's own check: the build runs.
+  installCheckPhase = ''
+    runHook preInstallCheck
+    $out/bin/vpsfw check
+    runHook postInstallCheck
+  '';
+
   installPhase = ''
     runHook preInstall
-    dest=$out/lib/vpsfw
-    mkdir -p $dest/agent $out/bin
-    cp -r package.json bin docs node_modules $dest/
-    cp -r agent/dist agent/packaging $dest/agent/
-    makeWrapper ${nodejs}/bin/node $out/bin/vpsfw \
-      --add-flags $dest/bin/vpsfw.js \
+    mkdir -p $out/lib/vpsfw/agent
+    cp -r package.json bin docs node_modules $out/lib/vpsfw/
+    cp -r agent/dist $out/lib/vpsfw/agent/
+    makeWrapper ${lib.getExe nodejs} $out/bin/vpsfw \
+      --add-flags $out/lib/vpsfw/bin/vpsfw.js \
       --prefix PATH : ${
         lib.makeBinPath [
           iptables
@@ -72,10 +95,13 @@ stdenv.mkDerivation {
       }
     runHook postInstall
   '';
+
+  passthru = { inherit npmDeps; };
+
   meta = {
-    description = "Firewall and mini-IPS for virtual private servers";
+    inherit (manifest) description;
     license = lib.licenses.mit;
-    platforms = lib.platforms.linux;
     mainProgram = "vpsfw";
+    platforms = lib.platforms.linux;
   };
 }

@@ -29,15 +29,18 @@ Description=vpsfw firewall and mini-IPS agent
 Documentation=file:${values.prefix}/docs/ubuntu.md
 # Rules in place before any interface comes up and before services start listening (as NixOS'
 # own firewall.service): early, so no default dependencies, but after the file systems and the journal.
+# (ssh.socket: Ubuntu 24.04 starts sshd by socket activation.)
 DefaultDependencies=no
 After=local-fs.target systemd-modules-load.service systemd-journald.socket
-Before=network-pre.target shutdown.target ssh.service sshd.service
+Before=network-pre.target shutdown.target ssh.service ssh.socket sshd.service
 Wants=network-pre.target
 Conflicts=shutdown.target
 
 [Service]
-Type=simple
+Type=exec
 ExecStart=${values.node} ${values.prefix}/bin/vpsfw.js run --policy ${values.policy}
+# "Started" means the rules are in force: the agent opens its control socket last.
+ExecStartPost=/bin/sh -c 'while [ ! -S /run/vpsfw/control.sock ]; do sleep 0.1; done'
 ExecReload=/bin/kill -HUP $MAINPID
 Restart=on-failure
 RestartSec=1s

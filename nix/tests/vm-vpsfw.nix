@@ -116,6 +116,10 @@ in
           server.succeed("vpsfw bans | grep -q '^${deniedAddress} '")
 
       with subtest("the unit's exposure"):
-          print(server.succeed("systemd-analyze security vpsfw.service | tail -n 1"))
+          import re
+          verdict = server.succeed("systemd-analyze security vpsfw.service | tail -n 1")
+          print(verdict)
+          score = float(re.search(r"vpsfw\.service: ([0-9.]+)", verdict).group(1))
+          assert score <= 2.0, f"exposure {score} above 2.0"
     '';
 }

@@ -3,11 +3,25 @@
 // what passes here is what `nixos-rebuild` accepts, and a bad configuration fails with the agent's message.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const REPO = new URL('../../', import.meta.url).pathname;
+const HARDENING = JSON.parse(readFileSync(join(REPO, 'agent/packaging/hardening.json'), 'utf8')) as Record<string, unknown>;
+
+interface Unit {
+  wantedBy: string[];
+  before: string[];
+  after: string[];
+  partOf: string[];
+  unitConfig: Record<string, unknown>;
+  serviceConfig: Record<string, unknown>;
+  reloadTriggers: string[];
+  restartTriggers: string[];
+  etc: string[];
+  warnings: string[];
+}
 const LIB = process.env.VPSFW_NIXPKGS_LIB;
 
 if (!LIB) {
@@ -15,7 +29,14 @@ if (!LIB) {
   t.pass('module evaluation skipped without nixpkgs.lib');
 } else {
   const out = execFileSync('nix-instantiate', ['--eval', '--strict', '--json', join(REPO, 'nix/tests/eval.nix'), '--arg', 'lib', `import ${LIB}/lib`], { encoding: 'utf8' });
-  const evaluated = JSON.parse(out) as { policies: Record<string, unknown>; options: string[]; undocumented: string[] };
+  const evaluated = JSON.parse(out) as {
+    policies: Record<string, unknown>;
+    options: string[];
+    undocumented: string[];
+    unit: Unit;
+    unitWithFlushedNftables: Unit;
+    servicesWhenDisabled: string[];
+  };
   const dir = mkdtempSync(join(tmpdir(), 'vpsfw-nix-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -39,6 +60,32 @@ if (!LIB) {
       }
     });
   }
+
+  t.test('the unit: the shared hardening, the policy through /etc, early ordering', async (t) => {
+    const { unit } = evaluated;
+    for (const [key, value] of Object.entries(HARDENING)) {
+      if (!key.startsWith('_')) t.same(unit.serviceConfig[key], value, `${key} from hardening.json`);
+    }
+    t.match(unit.serviceConfig.ExecStart, /\/bin\/vpsfw run --policy \/etc\/vpsfw\/policy\.json$/);
+    t.match(unit.serviceConfig.ExecStartPost, /-S \/run\/vpsfw\/control\.sock/, 'started means the control socket is up');
+    t.match(unit.serviceConfig.ExecReload, /kill -HUP \$MAINPID$/);
+    t.match(unit.serviceConfig, { Restart: 'on-failure', StateDirectory: 'vpsfw', RuntimeDirectory: 'vpsfw' });
+    t.same(unit.etc, ['vpsfw/policy.json', 'vpsfw/rules.txt']);
+    t.match(unit.reloadTriggers[0], /vpsfw-policy\.json$/, 'a policy change reloads');
+    t.same(unit.restartTriggers, ['0'], 'a queue change restarts');
+    t.equal(unit.unitConfig.DefaultDependencies, false);
+    for (const u of ['network-pre.target', 'sshd.service']) t.ok(unit.before.includes(u), `before ${u}`);
+    t.same(unit.warnings, []);
+    t.same(evaluated.servicesWhenDisabled, [], 'nothing when not enabled');
+  });
+
+  t.test('with nftables flushing the ruleset', async (t) => {
+    const unit = evaluated.unitWithFlushedNftables;
+    t.same(unit.partOf, ['nftables.service']);
+    t.equal(unit.unitConfig.ReloadPropagatedFrom, 'nftables.service', 'rules re-applied after each nftables reload');
+    t.ok(unit.after.includes('nftables.service'));
+    t.equal(unit.warnings.length, 2, 'both judge every packet; a window without rules');
+  });
 
   t.test('what the options produce', async (t) => {
     const web = evaluated.policies['web-server'] as { rules: Array<{ name: string; ports?: unknown[] }>; queue: unknown };

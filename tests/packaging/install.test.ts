@@ -40,6 +40,7 @@ function freshRoot(t: { teardown(f: () => void): void }): string {
   mkdirSync(join(root, 'bin'), { recursive: true });
   copyFileSync(process.execPath, join(root, 'usr/bin/node'));
   copyFileSync('/bin/kill', join(root, 'bin/kill'));
+  copyFileSync('/bin/sh', join(root, 'bin/sh'));
   return root;
 }
 
@@ -56,12 +57,17 @@ t.test('install, verify, score, re-run, uninstall', async (t) => {
     t.match(unit, new RegExp(`^${key}=`, 'm'), `unit sets ${key}=${JSON.stringify(value)}`);
   }
   t.match(unit, /^SystemCallFilter=@pkey$/m, 'Node 20 needs @pkey (V8 calls pkey_alloc)');
+  t.match(unit, /^MemoryDenyWriteExecute=no$/m, 'V8\'s JIT needs W+X memory (docs/ubuntu.md)');
+  t.match(unit, /^Type=exec$/m);
+  t.match(unit, /^ExecStartPost=\/bin\/sh -c .*-S \/run\/vpsfw\/control\.sock/m, 'started means the control socket is up');
+  t.match(unit, /^Before=.*\bssh\.socket\b.*\bsshd\.service\b/m, 'rules before sshd listens');
 
   const verify = spawnSync('systemd-analyze', ['verify', `--root=${root}`, '/etc/systemd/system/vpsfw.service'], { encoding: 'utf8' });
   t.equal(verify.status, 0, 'systemd-analyze verify passes');
   t.notMatch(verify.stderr, /vpsfw\.service/, `no complaint about the unit: ${verify.stderr}`);
   const security = execFileSync('systemd-analyze', ['security', '--offline=true', `--root=${root}`, 'vpsfw.service'], { encoding: 'utf8' });
   const score = Number(/Overall exposure level for vpsfw\.service: ([\d.]+)/.exec(security)?.[1]);
+  t.comment(`systemd-analyze security --offline: exposure ${score}`);
   t.ok(score <= 2.0, `exposure ${score} ≤ 2.0`);
 
   t.same(JSON.parse(execFileSync(join(root, 'usr/bin/node'), [join(root, 'opt/vpsfw/bin/vpsfw.js'), 'render', '--format', 'policy'], { encoding: 'utf8', cwd: root })), JSON.parse(readFileSync(join(root, 'etc/vpsfw/policy.json'), 'utf8')), 'the default policy is installed');

@@ -7,7 +7,7 @@
 // SystemCallFilter=@system-service without @pkey) fails here, not on a user's server.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { workspace, type Container } from './container.js';
 import { ensureRoot } from './rootfs.js';
@@ -107,9 +107,12 @@ t.test('the Ubuntu installer, and the service it installs under systemd', async 
   const root = await ensureRoot({ onBuild: (ms) => t.comment(`debootstrap: ${(ms / 1000).toFixed(1)} s`) });
   const ws = workspace(root);
   t.teardown(() => ws.destroy());
-  await ws.copyIn(['agent', 'bin', 'package.json', 'package-lock.json', 'node_modules'].map((p) => join(REPO, p)), CHECKOUT);
+  await ws.copyIn(['agent', 'bin', 'docs', 'package.json', 'package-lock.json', 'node_modules'].map((p) => join(REPO, p)), CHECKOUT);
   // The operator's policy is there before the install: the installer must keep it.
   await ws.writeFile(POLICY, policy([8080]));
+  // The chroot step reaches the package registries as this machine does: through the same
+  // certificate authorities (a machine behind a TLS-inspecting proxy adds its own to this bundle).
+  await ws.writeFile('/etc/ssl/certs/ca-certificates.crt', readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8'));
 
   const chrootInstall = await ws.chroot('bash', [`${CHECKOUT}/${INSTALLER}`, '--no-start']);
   t.equal(chrootInstall.code, 0, 'install.sh --no-start in a plain chroot succeeds', { stdout: chrootInstall.stdout.slice(-3000), stderr: chrootInstall.stderr.slice(-3000) });

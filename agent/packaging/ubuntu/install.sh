@@ -116,8 +116,12 @@ install_agent() {
   cp -a "$SRC/agent/dist" "$SRC/agent/packaging" "$DEST/agent/"
   # Production dependencies only; the native binding is compiled for this Node. Scripts are run for
   # the binding alone (`prepare` would try to compile TypeScript, which is already compiled).
-  (cd "$DEST" && PATH="$(dirname "$NODE"):$PATH" npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
-    && PATH="$(dirname "$NODE"):$PATH" npm rebuild nfqueue --loglevel=error)
+  # The bundled runtime carries Node's headers (include/node): node-gyp then downloads none.
+  local nodedir=""
+  [ -d "$(dirname "$NODE")/../include/node" ] && nodedir=$(cd "$(dirname "$NODE")/.." && pwd)
+  (cd "$DEST" && export PATH="$(dirname "$NODE"):$PATH" ${nodedir:+npm_config_nodedir="$nodedir"} \
+    && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
+    && npm rebuild nfqueue --loglevel=error)
   echo "$stamp" > "$DEST/.install-stamp"
   CHANGED=1
 }
