@@ -84,7 +84,7 @@ in
         Type = "exec";
         ExecStart = "${vpsfw} run --policy /etc/vpsfw/policy.json";
         # "Started" means the rules are in force: the agent opens its control socket last.
-        ExecStartPost = "${pkgs.runtimeShell} -c 'while [ ! -S ${controlSocket} ]; do ${pkgs.coreutils}/bin/sleep 0.1; done'";
+        ExecStartPost = "${pkgs.runtimeShell} -c 'while [ ! -S ${controlSocket} ]; do kill -0 $MAINPID || exit 1; ${pkgs.coreutils}/bin/sleep 0.1; done'";
         ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
         Restart = "on-failure";
         RestartSec = "1s";

@@ -40,7 +40,7 @@ Conflicts=shutdown.target
 Type=exec
 ExecStart=${values.node} ${values.prefix}/bin/vpsfw.js run --policy ${values.policy}
 # "Started" means the rules are in force: the agent opens its control socket last.
-ExecStartPost=/bin/sh -c 'while [ ! -S /run/vpsfw/control.sock ]; do sleep 0.1; done'
+ExecStartPost=/bin/sh -c 'while [ ! -S /run/vpsfw/control.sock ]; do kill -0 $MAINPID || exit 1; sleep 0.1; done'
 ExecReload=/bin/kill -HUP $MAINPID
 Restart=on-failure
 RestartSec=1s

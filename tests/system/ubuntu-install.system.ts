@@ -129,6 +129,7 @@ t.test('the Ubuntu installer, and the service it installs under systemd', async 
   await t.test('booted, the installer enables and starts the service', async (t) => {
     const r = await h.install();
     t.equal(r.code, 0, 'install.sh with no flags succeeds', { stdout: r.stdout.slice(-3000), stderr: r.stderr.slice(-3000) });
+    if (r.code !== 0) t.comment((await c.status('journalctl', ['-u', 'vpsfw', '--no-pager', '-n', '40'])).stdout);
     await h.waitEvent('the start event', (e) => e.event === 'start');
     t.equal((await c.status('systemctl', ['is-active', 'vpsfw'])).stdout.trim(), 'active', 'active');
     t.equal((await c.status('systemctl', ['is-enabled', 'vpsfw'])).stdout.trim(), 'enabled', 'enabled');

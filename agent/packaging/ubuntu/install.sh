@@ -57,6 +57,12 @@ put() {
   say "wrote $file"
 }
 
+# Node's own builds trust only the certificate authorities compiled into them, Debian's and Ubuntu's
+# the system store: let npm trust what the administrator configured (a TLS-inspecting proxy's CA, say).
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
+
 [ "$(id -u)" -eq 0 ] || [ "$DRY" = 1 ] || die "run as root"
 
 node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }

@@ -2,7 +2,6 @@
 // else the built-in default), parsed once, frozen, handed down with its source and hash.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { cosmiconfig } from 'cosmiconfig';
 import type { z } from 'zod';
 import { PolicyInvalidError, VpsfwError, type PolicyIssue } from '../errors.js';
 import { defaultPolicyDocument } from './defaults.js';
@@ -70,6 +69,9 @@ export interface LoadOptions {
 export async function loadPolicy(opts: LoadOptions = {}): Promise<LoadedPolicy> {
   if (opts.file !== undefined) return parsePolicy(await readJsonFile(opts.file), opts.file);
   if (opts.searchFrom !== undefined) {
+    // Loaded only to search: it reads the home directory at import, and the service has none
+    // (DynamicUser): `vpsfw run` never searches. Found by the systemd system test.
+    const { cosmiconfig } = await import('cosmiconfig');
     const found = await cosmiconfig('vpsfw', { searchPlaces: SEARCH_PLACES }).search(opts.searchFrom).catch((err: Error) => {
       throw new VpsfwError('VPSFW_ERR_POLICY_UNREADABLE', `cannot read policy: ${err.message}`, { cause: err });
     });
