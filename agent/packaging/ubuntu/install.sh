@@ -13,6 +13,7 @@ set -euo pipefail
 PREFIX=/opt/vpsfw
 POLICY=/etc/vpsfw/policy.json
 NODE_MAJOR=20
+NPM_MAJOR=10
 APT_PACKAGES=(iptables ipset iproute2 libnetfilter-queue1 libnetfilter-queue-dev build-essential python3 ca-certificates)
 
 ROOT="" NO_START=0 DRY=0 MODE=install PURGE=0
@@ -82,24 +83,28 @@ install_packages() {
 
 # NODE runs here; NODE_IN_TARGET is the same binary as the target root sees it (the unit's ExecStart).
 # Node 20 or later from the distribution when it has one (Debian 12 and Ubuntu 24.04 ship 18): else
-# Node's own build, as the npm registry carries it (package node-linux-<arch>), under $PREFIX/runtime.
+# Node's own build, as the npm registry carries it (package node-linux-<arch>), under $PREFIX/runtime,
+# with npm's own release beside it: the distribution's npm runs on the old Node with a node-gyp
+# patched for the distribution's headers, and a binding it builds crashed the new Node (found by the
+# systemd system test). NPM is the npm to use with NODE.
 ensure_node() {
   local system
   system=$(command -v node || true)
   if [ -n "$system" ] && [ "$(node_major "$system")" -ge "$NODE_MAJOR" ] && [ "${VPSFW_BUNDLED_NODE:-0}" != 1 ]; then
-    NODE=$system NODE_IN_TARGET=$system
+    NODE=$system NODE_IN_TARGET=$system NPM=(npm)
     return 0
   fi
-  NODE="$DEST/runtime/bin/node" NODE_IN_TARGET="$PREFIX/runtime/bin/node"
-  [ -x "$NODE" ] && [ "$(node_major "$NODE")" -ge "$NODE_MAJOR" ] && return 0
+  NODE="$DEST/runtime/bin/node" NODE_IN_TARGET="$PREFIX/runtime/bin/node" NPM=("$DEST/runtime/bin/node" "$DEST/runtime/lib/npm/bin/npm-cli.js")
+  [ -x "$NODE" ] && [ "$(node_major "$NODE")" -ge "$NODE_MAJOR" ] && [ -f "${NPM[1]}" ] && return 0
   local arch tmp
   case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) die "no Node.js $NODE_MAJOR build for $(uname -m)" ;; esac
-  say "bringing Node.js $NODE_MAJOR (node-linux-$arch) into $PREFIX/runtime"
-  [ "$DRY" = 1 ] && { echo "+ npm pack node-linux-$arch@$NODE_MAJOR; tar -x -C $DEST/runtime"; return 0; }
+  say "bringing Node.js $NODE_MAJOR (node-linux-$arch) and npm $NPM_MAJOR into $PREFIX/runtime"
+  [ "$DRY" = 1 ] && { echo "+ npm pack node-linux-$arch@$NODE_MAJOR npm@$NPM_MAJOR; tar -x -C $DEST/runtime"; return 0; }
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_MAJOR" >/dev/null)
-  mkdir -p "$DEST/runtime"
+  (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_MAJOR" "npm@$NPM_MAJOR" >/dev/null)
+  mkdir -p "$DEST/runtime/lib/npm"
   tar -xzf "$tmp"/node-linux-*.tgz -C "$DEST/runtime" --strip-components=1
+  tar -xzf "$tmp"/npm-*.tgz -C "$DEST/runtime/lib/npm" --strip-components=1
   rm -rf "$tmp"
   CHANGED=1
 }
@@ -126,8 +131,8 @@ install_agent() {
   local nodedir=""
   [ -d "$(dirname "$NODE")/../include/node" ] && nodedir=$(cd "$(dirname "$NODE")/.." && pwd)
   (cd "$DEST" && export PATH="$(dirname "$NODE"):$PATH" ${nodedir:+npm_config_nodedir="$nodedir"} \
-    && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
-    && npm rebuild nfqueue --loglevel=error)
+    && "${NPM[@]}" ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
+    && "${NPM[@]}" rebuild nfqueue --loglevel=error)
   echo "$stamp" > "$DEST/.install-stamp"
   CHANGED=1
 }
