@@ -1,3 +1,5 @@
+# The NFQUEUE addon (agent/src/queue/native.ts loads it). Build: npx node-gyp rebuild -C agent/native
+# Needs libnetfilter-queue-dev (and libnfnetlink-dev) and the node-addon-api package.
 {
   "targets": [
     {

@@ -27,7 +27,18 @@ async function synFlood(lab, extra, count, intervalUs) {
 
 const pct = (c) => (c.attempted ? Math.round((1000 * c.completed) / c.attempted) / 10 : null);
 
-export async function underAttack(lab, agent, seconds) {
+/** The agent's own counters (`vpsfw status --json` over its control socket). */
+async function agentStatus(lab, controlPath) {
+  const r = await lab.status(lab.server, process.execPath, [join(here, '../../bin/vpsfw.js'), 'status', '--json', '--control', controlPath], { timeoutMs: 10_000 });
+  try {
+    const s = JSON.parse(r.stdout);
+    return { queue: s.queue, verdicts: s.verdicts, decidedBy: s.decidedBy, bans: s.bans };
+  } catch {
+    return { error: r.stderr.trim() || `status exited ${r.code}` };
+  }
+}
+
+export async function underAttack(lab, agent, controlPath, seconds) {
   const alone = await client(lab, seconds);
 
   // Nominal 50k SYN/s; hping3 reaches what one core gives it.
@@ -37,8 +48,10 @@ export async function underAttack(lab, agent, seconds) {
   const [single, singlePps] = await Promise.all([client(lab, seconds), synFlood(lab, [], count, intervalUs)]);
   const ban = agent.lines.stdout.map((l) => JSON.parse(l)).find((e) => e.event === 'ban' && e.address === lab.attacker.ip4);
 
+  const afterSingle = await agentStatus(lab, controlPath);
   const [random, randomPps] = await Promise.all([client(lab, seconds), synFlood(lab, ['--rand-source'], count, intervalUs)]);
   return {
+    agentStatus: { afterSingleSource: afterSingle, afterRandomSources: await agentStatus(lab, controlPath) },
     clientRate: CLIENT_RATE,
     alone: { ...alone, completedPct: pct(alone) },
     singleSource: { floodPps: singlePps, msToBan: ban ? Date.parse(ban.time) - start : null, banReason: ban?.reason ?? null, client: { ...single, completedPct: pct(single) } },

@@ -8,40 +8,61 @@ const END = '<!-- bench:end -->';
 const ratio = (x, of) => (x && of ? (x / of).toFixed(2) + '×' : '–');
 const n = (x) => (x === null || x === undefined ? '–' : Number(x).toLocaleString('en-US'));
 
+/** Counters that grew between two snapshots, as "name n, ..." */
+function delta(before = {}, after = {}) {
+  const grew = Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, d]) => d > 0);
+  return grew.length ? grew.map(([k, d]) => `${k} ${n(d)}`).join(', ') : '–';
+}
+
 export function renderTables(r) {
   const m = r.machine;
   const kernel = r.udp.find((u) => u.name === 'kernel')?.pps;
   const c = r.udp.find((u) => u.name === 'c-baseline')?.pps;
   const out = [
     `Run ${m.date} at commit \`${m.commit}\` on ${m.cpus} × ${m.cpu}, Linux ${m.kernel}, Node ${m.node}; load average ${m.loadBefore} before, ${m.loadAfter} after.`,
-    `Small UDP datagrams (${r.settings.payloadBytes} bytes of payload) from one \`sendmmsg\` sender pinned to CPU 0, ${r.settings.seconds} s per row; consumers pinned to CPU 1; queue length ${r.settings.queueMaxLen}, fail-closed. Latency: ${r.settings.rttCount} UDP round trips, each the first packet of a new flow (so queued), no other load.`,
+    `Small UDP datagrams (${r.settings.payloadBytes} bytes of payload) from one \`sendmmsg\` sender pinned to CPU 0, ${r.settings.seconds} s per row and round, ${r.settings.rounds} rounds (medians shown, every run in the JSON and the last column); consumers pinned to CPU 1; queue length ${r.settings.queueMaxLen}, fail-closed. Latency: ${r.settings.rttCount} UDP round trips per round, each the first packet of a new flow (so queued), no other load.`,
     '',
-    '| row | what | pps through | × kernel | × C | sent pps | queue drops (kernel / socket) | RTT p50 µs | RTT p99 µs | lost | peak RSS MiB |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| row | what | pps through | × kernel | × C | sent pps | queue drops (kernel / socket) | RTT p50 µs | RTT p99 µs | lost | peak RSS MiB | pps per round |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const u of r.udp) {
     if (u.skipped) {
-      out.push(`| ${u.name} | ${u.what} | skipped: ${u.skipped} |||||||||`);
+      out.push(`| ${u.name} | ${u.what} | skipped: ${u.skipped} ||||||||||`);
       continue;
     }
     const drops = u.drops ? `${n(u.drops.queueDropped)} / ${n(u.drops.userDropped)}` : '–';
-    out.push(`| ${u.name} | ${u.what} | ${n(u.pps)} | ${ratio(u.pps, kernel)} | ${ratio(u.pps, c)} | ${n(u.sentPps)} | ${drops} | ${u.rtt.p50us} | ${u.rtt.p99us} | ${u.rtt.lost} | ${u.rssMiB ?? '–'} |`);
+    out.push(`| ${u.name} | ${u.what} | ${n(u.pps)} | ${ratio(u.pps, kernel)} | ${ratio(u.pps, c)} | ${n(u.sentPps)} | ${drops} | ${u.rtt.p50us} | ${u.rtt.p99us} | ${u.rtt.lost} | ${u.rssMiB ?? '–'} | ${u.runs.map((x) => n(x.pps)).join(', ')} |`);
   }
   const tk = r.tcp.find((t) => t.name === 'kernel')?.gbps;
-  out.push('', '| TCP (iperf3, one established flow; median of the runs) | Gbit/s | × no rules | runs |', '|---|---:|---:|---|');
-  for (const t of r.tcp) out.push(`| ${t.name}: ${t.what} | ${t.gbps} | ${ratio(t.gbps, tk)} | ${t.runs.join(', ')} |`);
+  const tc = r.tcp.find((t) => t.name === 'conntrack')?.gbps;
+  out.push('', '| TCP (iperf3, one established flow; median of the runs) | Gbit/s | × no rules | × conntrack only | runs |', '|---|---:|---:|---:|---|');
+  for (const t of r.tcp) out.push(`| ${t.name}: ${t.what} | ${t.gbps} | ${ratio(t.gbps, tk)} | ${ratio(t.gbps, tc)} | ${t.runs.join(', ')} |`);
   if (r.attack) {
     const a = r.attack;
-    const c = (x) => `${x.completed} / ${x.attempted} (${x.completedPct ?? '–'} %)`;
+    const c = (x) => `${x.completed} / ${x.attempted} (${x.completedPct ?? '–'} %), ${x.msP50 ?? '–'} ms median, ${x.msMax ?? '–'} ms max`;
     out.push(
       '',
       `| under attack (agent, ${a.backend} backend; legitimate client: ${a.clientRate} connections/s, 3 s timeout) | value |`,
       '|---|---:|',
-      `| client alone: connections completed / attempted | ${c(a.alone)} |`,
+      `| client alone: connections completed / attempted, time to answer | ${c(a.alone)} |`,
       `| client during a SYN flood from one source (${n(a.singleSource.floodPps)} pps) | ${c(a.singleSource.client)} |`,
       `| that source: ms from flood start to the ban event | ${a.singleSource.msToBan ?? 'no ban'} |`,
       `| client during a SYN flood from random sources (${n(a.randomSources.floodPps)} pps) | ${c(a.randomSources.client)} |`,
+      `| agent's verdicts during the random-source flood (by rule or detector) | ${delta(a.agentStatus?.afterSingleSource?.decidedBy, a.agentStatus?.afterRandomSources?.decidedBy)} |`,
+      `| kernel queue drops during it | ${n((a.agentStatus?.afterRandomSources?.queue?.kernelDrops ?? 0) - (a.agentStatus?.afterSingleSource?.queue?.kernelDrops ?? 0))} |`,
       `| agent peak RSS after all rows, MiB | ${a.rssMiB ?? '–'} |`,
+    );
+  }
+  if (r.memory) {
+    const m = r.memory;
+    out.push(
+      '',
+      `| memory (engine + ban store in one process, no kernel; node --expose-gc tests/bench/memory.js) | MiB |`,
+      '|---|---:|',
+      `| RSS with the modules loaded, nothing tracked | ${m.rssBeforeMiB} |`,
+      `| after a SYN from each of ${n(m.count)} sources and payload on ${n(m.count)} flows (${n(m.engine.tracked.flows)} kept, ${n(m.engine.tracked.flowEvictions)} evicted): RSS / live heap | ${m.rssAfterEngineMiB} / ${m.heapAfterEngineMiB} |`,
+      `| plus ${n(m.bans)} bans: RSS / live heap | ${m.rssAfterMiB} / ${m.heapUsedMiB} |`,
+      `| peak RSS (VmHWM) | ${m.peakRssMiB} |`,
     );
   }
   return out.join('\n');

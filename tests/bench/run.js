@@ -1,7 +1,7 @@
 // `npm run bench`: one run, one lab, the same load for every row. Needs root, gcc,
 // libnetfilter-queue-dev, iperf3, hping3, and a build (`npm run build`, the addon in agent/native).
-// Usage: node tests/bench/run.js [--seconds N] [--rtt-count N] [--no-doc]
-// Writes tests/bench/results/<date>-<commit>.json and the generated part of docs/benchmarks.md.
+// Usage: node tests/bench/run.js [--rounds N] [--seconds N] [--rtt-count N] [--no-doc]
+// Writes tests/bench/results/<date>T<hhmm>-<commit>.json and the generated part of docs/benchmarks.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -19,12 +19,12 @@ import { buildTools } from './tools.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '../..');
-const { values: opt } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, 'rtt-count': { type: 'string', default: '2000' }, 'no-doc': { type: 'boolean', default: false } } });
+const { values: opt } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, 'rtt-count': { type: 'string', default: '2000' }, 'no-doc': { type: 'boolean', default: false } } });
 const seconds = Number(opt.seconds);
 const rttCount = Number(opt['rtt-count']);
-if (!(seconds > 0 && seconds <= 30) || !(rttCount > 0 && rttCount <= 20_000)) throw new Error('--seconds must be in (0, 30], --rtt-count in 1..20000');
+const rounds = Number(opt.rounds);
+if (!(seconds > 0 && seconds <= 30) || !(rttCount > 0 && rttCount <= 20_000) || !(rounds >= 1 && rounds <= 9)) throw new Error('--seconds must be in (0, 30], --rtt-count in 1..20000, --rounds in 1..9');
 const MAXLEN = '1024';
-const TCP_ROUNDS = 3;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const nativeBuilt = candidatePaths().some((p) => existsSync(p));
 
@@ -63,11 +63,26 @@ async function measureRow(lab, row, tools, work) {
     const flood = await udpFlood(lab, tools, seconds);
     const drops = proc ? await queueDrops(lab) : undefined;
     const rssMiB = proc && row.name !== 'c-baseline' ? peakRssMiB(proc.pid) : null;
-    return { name: row.name, what: row.what, ...flood, drops, rtt, rssMiB };
+    return { ...flood, drops, rtt, rssMiB };
   } finally {
     await proc?.stop();
     if (row.queue) await iptables(lab, '-D');
   }
+}
+
+/** One row over its rounds: median pps and latency, worst RSS, and every run. */
+function summarize(row, runs) {
+  const pick = (f) => median(runs.map(f));
+  return {
+    name: row.name,
+    what: row.what,
+    pps: pick((r) => r.pps),
+    sentPps: pick((r) => r.sentPps),
+    drops: runs[0].drops ? { queueDropped: pick((r) => r.drops.queueDropped), userDropped: pick((r) => r.drops.userDropped) } : undefined,
+    rtt: { p50us: pick((r) => r.rtt.p50us), p99us: pick((r) => r.rtt.p99us), lost: runs.reduce((a, r) => a + r.rtt.lost, 0) },
+    rssMiB: runs.some((r) => r.rssMiB !== null) ? Math.max(...runs.map((r) => r.rssMiB ?? 0)) : null,
+    runs,
+  };
 }
 
 function machine() {
@@ -90,41 +105,56 @@ async function main() {
     background.push(startService(lab, lab.server, [WEB_PORT]));
     await new Promise((r) => setTimeout(r, 500));
 
-    const results = { machine: machine(), settings: { seconds, rttCount, queueMaxLen: Number(MAXLEN), payloadBytes: 18 }, udp: [], tcp: [], attack: null };
-    for (const row of rows) {
-      if (row.native && !nativeBuilt) {
-        results.udp.push({ name: row.name, what: row.what, skipped: 'native addon not built' });
-        continue;
+    const results = { machine: machine(), settings: { rounds, seconds, rttCount, queueMaxLen: Number(MAXLEN), payloadBytes: 18 }, udp: [], tcp: [], attack: null, memory: null };
+    // Background load on a shared machine comes and goes: every row runs once per round, rounds
+    // repeat, and each row reports its median (every run is kept in the JSON).
+    const runs = new Map(rows.map((r) => [r.name, []]));
+    for (let round = 1; round <= rounds; round++) {
+      for (const row of rows) {
+        if (row.native && !nativeBuilt) continue;
+        process.stderr.write(`bench: round ${round}: ${row.name} ...\n`);
+        runs.get(row.name).push(await measureRow(lab, row, tools, work));
       }
-      process.stderr.write(`bench: ${row.name} ...\n`);
-      results.udp.push(await measureRow(lab, row, tools, work));
     }
-    // iperf3 varies from run to run: alternate no rules / agent, TCP_ROUNDS times, report the medians.
+    for (const row of rows) {
+      const r = runs.get(row.name);
+      results.udp.push(r.length ? summarize(row, r) : { name: row.name, what: row.what, skipped: 'native addon not built' });
+    }
+    // iperf3 varies from run to run: alternate no rules / conntrack only / agent, rounds times,
+    // report the medians. Conntrack alone is what any stateful firewall costs: the fair ceiling.
     const agentBackend = nativeBuilt ? 'native' : 'nfqueue';
-    const tcp = { kernel: [], agent: [] };
-    for (let round = 1; round <= TCP_ROUNDS; round++) {
+    const tcp = { kernel: [], conntrack: [], agent: [] };
+    const conntrackRule = ['INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'];
+    for (let round = 1; round <= rounds; round++) {
       process.stderr.write(`bench: tcp round ${round} ...\n`);
       tcp.kernel.push(await tcpThroughput(lab, seconds));
+      await lab.exec(lab.server, 'iptables', ['-A', ...conntrackRule]);
+      tcp.conntrack.push(await tcpThroughput(lab, seconds));
+      await lab.exec(lab.server, 'iptables', ['-D', ...conntrackRule]);
       writeFileSync(join(work, 'policy.json'), JSON.stringify(benchPolicy));
       const [cmd, ...args] = agent(agentBackend, work);
       const running = await startPinned(lab, lab.server, CONSUMER_CPU, cmd, args, (l) => l.includes('"event":"start"'));
       try {
         tcp.agent.push(await tcpThroughput(lab, seconds));
-        if (round === TCP_ROUNDS) {
+        if (round === rounds) {
           process.stderr.write('bench: under attack ...\n');
-          results.attack = { backend: agentBackend, ...(await underAttack(lab, running, seconds)), rssMiB: peakRssMiB(running.pid) };
+          results.attack = { backend: agentBackend, ...(await underAttack(lab, running, join(work, 'control.sock'), seconds)), rssMiB: peakRssMiB(running.pid) };
         }
       } finally {
         await running.stop();
       }
     }
     results.tcp.push({ name: 'kernel', what: 'no rules', gbps: median(tcp.kernel), runs: tcp.kernel });
+    results.tcp.push({ name: 'conntrack', what: 'one rule: conntrack ESTABLISHED,RELATED accept', gbps: median(tcp.conntrack), runs: tcp.conntrack });
     results.tcp.push({ name: `agent-${agentBackend}`, what: 'agent running (fast path)', gbps: median(tcp.agent), runs: tcp.agent });
+    process.stderr.write('bench: memory ...\n');
+    results.memory = JSON.parse(execFileSync(node, ['--expose-gc', join(here, 'memory.js'), '100000'], { encoding: 'utf8', timeout: 120_000 }));
     results.machine.loadAfter = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ');
 
     const dir = join(here, 'results');
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${results.machine.date.slice(0, 10)}-${results.machine.commit}.json`);
+    // Date and minute in the name: two runs at one commit both stay.
+    const file = join(dir, `${results.machine.date.slice(0, 16).replace(':', '')}-${results.machine.commit}.json`);
     writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
     if (!opt['no-doc']) writeReport(join(root, 'docs/benchmarks.md'), results);
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');

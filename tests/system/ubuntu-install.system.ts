@@ -79,11 +79,13 @@ function helpers(c: Container) {
       (await c.client.status('nc', ['-z', '-w', '2', ...(from ? ['-s', from] : []), c.client.server4, String(port)], { timeoutMs: 10_000 })).code === 0,
     install: (...flags: string[]) => c.status('bash', [`${CHECKOUT}/${INSTALLER}`, ...flags], { timeoutMs: 300_000 }),
     /** Every path whose name mentions vpsfw, with size, mode, owner and mtime: what an install leaves. */
+    // Every path mentioning vpsfw, less the checkout, the journal, the state and this harness's own
+    // marker of the cached root (/.vpsfw-root.json).
     footprint: async () =>
       (
         await c.exec('sh', [
           '-c',
-          `find / -xdev \\( -path ${CHECKOUT} -o -path /var/log/journal -o -path /var/lib/private/vpsfw -o -path /var/lib/vpsfw \\) -prune -o -ipath '*vpsfw*' -printf '%p %s %m %u %T@\\n' | sort`,
+          `find / -xdev \\( -path ${CHECKOUT} -o -path /var/log/journal -o -path /var/lib/private/vpsfw -o -path /var/lib/vpsfw -o -path /.vpsfw-root.json \\) -prune -o -ipath '*vpsfw*' -printf '%p %s %m %u %T@\\n' | sort`,
         ])
       ).stdout,
     kernel: async () => {

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <memory>
 #include <string.h>
 #include <sys/socket.h>
 #include <vector>
@@ -42,7 +43,13 @@ class Queue : public Napi::ObjectWrap<Queue> {
       return;
     }
     Napi::Object o = info[0].As<Napi::Object>();
-    auto u32 = [&](const char* k) { return o.Get(k).As<Napi::Number>().Uint32Value(); };
+    const char* bad = nullptr;
+    auto u32 = [&](const char* k) {
+      Napi::Value v = o.Get(k);
+      if (v.IsNumber()) return v.As<Napi::Number>().Uint32Value();
+      if (!bad) bad = k;
+      return 0u;
+    };
     num_ = u32("num");
     uint32_t maxLen = u32("maxLen");
     bool failOpen = o.Get("failOpen").ToBoolean();
@@ -51,7 +58,16 @@ class Queue : public Napi::ObjectWrap<Queue> {
     rejectMark_ = u32("rejectMark");
     markMask_ = u32("markMask");
     failVerdict_ = failOpen ? V_ACCEPT : V_DROP;
+    // native.ts validates; this only keeps a wrong call from running with zeros.
+    if (bad || maxBatch_ == 0 || copyRange == 0) {
+      std::string field = bad ? bad : maxBatch_ == 0 ? "maxBatch" : "copyRange";
+      Napi::TypeError::New(env, "new Queue: options." + field + " must be a positive number").ThrowAsJavaScriptException();
+      return;
+    }
     onBatch_ = Napi::Persistent(info[1].As<Napi::Function>());
+    // Entering JavaScript through MakeCallback (not Call) runs promise jobs and nextTicks after
+    // each batch, as for any other I/O callback: a ban's kernel update must not wait for a timer.
+    asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "vpsfw:nfqueue", info.This().As<Napi::Object>());
 
     if (const char* err = Open(maxLen, failOpen, copyRange)) {
       int saved = errno;
@@ -156,7 +172,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
     Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::Copy(env_, batch_.data(), batch_.size());
     batch_.clear();
     count_ = 0;
-    onBatch_.Call(Value(), {data, Napi::Number::New(env_, count)});
+    onBatch_.MakeCallback(Value(), {data, Napi::Number::New(env_, count)}, *asyncContext_);
     Napi::Error pending;
     if (env_.IsExceptionPending()) pending = env_.GetAndClearPendingException();
     if (h_) SendVerdicts(count);  // close() from the callback already let the kernel release them
@@ -208,6 +224,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   uint32_t* meta_ = nullptr;
   uint8_t* verdicts_ = nullptr;
   Napi::FunctionReference onBatch_;
+  std::unique_ptr<Napi::AsyncContext> asyncContext_;
   Napi::Reference<Napi::Uint32Array> metaArray_;
   Napi::Reference<Napi::Uint8Array> verdictArray_;
 };
