@@ -1,4 +1,4 @@
-# The agent: TypeScript compiled, the nfqueue binding built against nixpkgs' libnetfilter_queue, the
+# The agent: TypeScript compiled, the NFQUEUE addon (agent/native) built against nixpkgs' libnetfilter_queue, the
 # production node_modules, and bin/vpsfw wrapped with the tools it runs on its PATH. Dependencies
 # come from npm-deps.nix, installed offline (`npm ci` from a lock whose entries point at its tarballs).
 {
@@ -31,6 +31,8 @@ stdenv.mkDerivation {
       ../tsconfig.json
       ../bin
       ../agent/src
+      ../agent/native/binding.gyp
+      ../agent/native/src
       ../docs
     ];
   };
@@ -65,7 +67,7 @@ stdenv.mkDerivation {
 
   buildPhase = ''
     runHook preBuild
-    npm rebuild nfqueue --loglevel=error
+    # TypeScript, then the NFQUEUE addon (agent/native) against nixpkgs' libnetfilter_queue.
     npm run build
     npm prune --omit=dev --loglevel=error
     runHook postBuild
@@ -84,6 +86,7 @@ stdenv.mkDerivation {
     mkdir -p $out/lib/vpsfw/agent
     cp -r package.json bin docs node_modules $out/lib/vpsfw/
     cp -r agent/dist $out/lib/vpsfw/agent/
+    install -Dm755 agent/native/build/Release/vpsfw_queue.node $out/lib/vpsfw/agent/native/build/Release/vpsfw_queue.node
     makeWrapper ${lib.getExe nodejs} $out/bin/vpsfw \
       --add-flags $out/lib/vpsfw/bin/vpsfw.js \
       --prefix PATH : ${

@@ -24,7 +24,7 @@ import { canonicalAddress } from './packet/address.js';
 import { loadPolicy, type LoadedPolicy, type LoadOptions } from './policy/load.js';
 import type { Policy } from './policy/schema.js';
 import { formatDuration } from './policy/units.js';
-import { NfqueueBindingQueue } from './queue/nfqueue.js';
+import { NativeQueue } from './queue/native.js';
 import type { PacketQueue, QueueOptions } from './queue/types.js';
 
 export interface DaemonOptions {
@@ -34,7 +34,7 @@ export interface DaemonOptions {
   debug: boolean;
   pcap?: string | undefined;
   log: Logger;
-  /** The queue backend; the NFQUEUE binding unless a test gives another. */
+  /** The queue backend; the project's NFQUEUE addon unless a test or benchmark gives another. */
   openQueue?: (opts: QueueOptions) => PacketQueue;
 }
 
@@ -86,7 +86,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   };
 
   const queueOpts: QueueOptions = { num: current.policy.queue.num, maxLen: current.policy.queue.maxLen, failOpen: current.policy.queue.failMode === 'open' };
-  const queue = (opts.openQueue ?? ((o) => new NfqueueBindingQueue(o)))(queueOpts);
+  const queue = (opts.openQueue ?? ((o) => new NativeQueue(o)))(queueOpts);
   queue.start(
     makePacketHandler({
       engine: () => engine,

@@ -4,7 +4,7 @@
 import { runDaemon } from '../../agent/dist/daemon.js';
 import { createLogger } from '../../agent/dist/log/logger.js';
 import { NativeQueue } from '../../agent/dist/queue/native.js';
-import { NfqueueBindingQueue } from '../../agent/dist/queue/nfqueue.js';
+import { NfqueueBindingQueue } from './nfqueue-queue.js';
 
 const [backend, policy, controlPath, stateDir] = process.argv.slice(2);
 const backends = { nfqueue: (o) => new NfqueueBindingQueue(o), native: (o) => new NativeQueue(o) };

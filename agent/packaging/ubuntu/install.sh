@@ -116,23 +116,24 @@ install_agent() {
     run bash -c "cd '$SRC' && npm ci --no-audit --no-fund"
   fi
   local stamp
-  stamp=$( { cat "$SRC/package-lock.json"; "$NODE" --version; find "$SRC/agent/dist" "$SRC/bin" "$SRC/agent/packaging" -type f -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -d' ' -f1)
+  stamp=$( { cat "$SRC/package-lock.json"; "$NODE" --version; find "$SRC/agent/dist" "$SRC/bin" "$SRC/agent/packaging" "$SRC/agent/native/binding.gyp" "$SRC/agent/native/src" -type f -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -d' ' -f1)
   if [ -f "$DEST/.install-stamp" ] && [ "$(cat "$DEST/.install-stamp")" = "$stamp" ]; then return 0; fi
   say "installing the agent into $DEST"
   [ "$DRY" = 1 ] && { echo "+ copy agent to $DEST; npm ci --omit=dev"; return 0; }
   mkdir -p "$DEST"
   rm -rf "$DEST/agent" "$DEST/bin" "$DEST/docs" "$DEST/node_modules"
-  mkdir -p "$DEST/agent"
+  mkdir -p "$DEST/agent/native"
   cp -a "$SRC/package.json" "$SRC/package-lock.json" "$SRC/bin" "$SRC/docs" "$DEST/"
   cp -a "$SRC/agent/dist" "$SRC/agent/packaging" "$DEST/agent/"
-  # Production dependencies only; the native binding is compiled for this Node. Scripts are run for
-  # the binding alone (`prepare` would try to compile TypeScript, which is already compiled).
+  cp -a "$SRC/agent/native/binding.gyp" "$SRC/agent/native/src" "$DEST/agent/native/"
+  # Production dependencies only, no install scripts (`prepare` would compile TypeScript, which is
+  # compiled already); then the NFQUEUE addon (agent/native) is compiled for this Node.
   # The bundled runtime carries Node's headers (include/node): node-gyp then downloads none.
   local nodedir=""
   [ -d "$(dirname "$NODE")/../include/node" ] && nodedir=$(cd "$(dirname "$NODE")/.." && pwd)
   (cd "$DEST" && export PATH="$(dirname "$NODE"):$PATH" ${nodedir:+npm_config_nodedir="$nodedir"} \
     && "${NPM[@]}" ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
-    && "${NPM[@]}" rebuild nfqueue --loglevel=error)
+    && "${NPM[@]}" run --silent build:native >/dev/null)
   echo "$stamp" > "$DEST/.install-stamp"
   CHANGED=1
 }

@@ -38,7 +38,5 @@ export default async function run(argv: string[], io: Io): Promise<number> {
     throw err;
   }
   log.flush();
-  // The NFQUEUE binding keeps a handle open that it cannot close: leave explicitly.
-  setImmediate(() => process.exit(0));
   return 0;
 }

@@ -3,7 +3,7 @@
 import { VpsfwError } from '../errors.js';
 import { ESTABLISHED_MARK, MARK_MASK, REJECT_MARK } from '../kernel/names.js';
 import { FLAG_INBOUND, META, META_WORDS, VERDICT_CODE, loadNativeBinding, type NativeBinding, type NativeQueueHandle } from './native-binding.js';
-import { readKernelDrops } from './nfqueue.js';
+import { readKernelDrops } from './kernel-drops.js';
 import type { PacketQueue, QueueOptions, QueueStats, QueuedPacket, QueueVerdict } from './types.js';
 
 /** Whole packets: the payload matcher needs every byte, and the kernel segments GSO packets first. */
