@@ -13,7 +13,9 @@ as it is. For a host where the agent was killed and is not coming back.`,
 export default async function cleanup(argv: string[], io: Io): Promise<number> {
   const { values } = parse(cmd, argv);
   if (values.help) return io.out(cmd.usage), 0;
-  await new KernelFirewall(realRunner()).remove();
-  io.out('vpsfw rules and sets removed');
+  const fw = new KernelFirewall(realRunner());
+  const had = await fw.installed();
+  await fw.remove();
+  io.out(had ? 'vpsfw chains, jumps and sets removed' : 'no vpsfw chains were installed (any leftover sets removed)');
   return 0;
 }
