@@ -43,6 +43,20 @@ let
       }
       // extra;
     };
+  # The two flood detectors: a per-source token bucket, and a ban.
+  floodDetector =
+    what: rateDefault: description:
+    mkOption {
+      type = detector {
+        perSource = mkOption {
+          type = rate;
+          default = rateDefault;
+          description = "${what} per source.";
+        };
+      } "10m";
+      default = { };
+      inherit description;
+    };
 in
 {
   options.services.vpsfw = {
@@ -145,28 +159,14 @@ in
     };
 
     detectors = {
-      synFlood = mkOption {
-        type = detector {
-          perSource = mkOption {
-            type = rate;
-            default = { rate = 20; burst = 40; };
-            description = "SYNs per source.";
-          };
-        } "10m";
-        default = { };
-        description = "SYN-flood detection per source.";
-      };
-      icmpFlood = mkOption {
-        type = detector {
-          perSource = mkOption {
-            type = rate;
-            default = { rate = 10; burst = 20; };
-            description = "Echo requests per source.";
-          };
-        } "10m";
-        default = { };
-        description = "ICMP/ICMPv6 echo flood detection.";
-      };
+      synFlood = floodDetector "SYNs" {
+        rate = 20;
+        burst = 40;
+      } "SYN-flood detection per source.";
+      icmpFlood = floodDetector "Echo requests" {
+        rate = 10;
+        burst = 20;
+      } "ICMP/ICMPv6 echo flood detection.";
       oversizedIcmp = mkOption {
         type = detector {
           maxBytes = mkOption {
