@@ -181,7 +181,7 @@ in
       portScan = mkOption {
         type = detector {
           ports = mkOption {
-            type = types.ints.between 2 65535;
+            type = types.ints.between 2 1024;
             default = 12;
             description = "Distinct closed ports one source may touch within `window`.";
           };

@@ -137,7 +137,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       policy: { source: current.source, hash: current.hash },
       queue: { num: current.policy.queue.num, failMode: current.policy.queue.failMode, received: q.received, kernelDrops: q.kernelDrops },
       ...engine.stats(),
-      bans: { active: bans.list().length },
+      bans: { active: bans.count() },
       logsSuppressed: limiter.suppressed,
     };
   };

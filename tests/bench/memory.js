@@ -40,9 +40,9 @@ const before = settle();
 let t = 1_000_000;
 const engine = new Engine(policy, { now: () => t });
 const judge = (bytes, established) => {
-  const r = decode(bytes);
-  if (!r.ok) throw new Error(`bench packet did not decode: ${r.reason}`);
-  return engine.judge(r.packet, { direction: 'inbound', established });
+  const p = decode(bytes);
+  if (typeof p === 'string') throw new Error(`bench packet did not decode: ${p}`);
+  return engine.judge(p, { direction: 'inbound', established });
 };
 const SYN = 0x02;
 const ACK_PSH = 0x18;

@@ -32,11 +32,11 @@ export function makePacketHandler(d: PacketHandlerDeps): (p: QueuedPacket) => Qu
     const engine = d.engine();
     try {
       const r = decode(q.payload);
-      if (r.ok) {
-        packet = r.packet;
-        verdict = engine.judge(packet, { direction: q.direction, established: q.established });
+      if (typeof r === 'string') {
+        verdict = engine.judgeMalformed(r);
       } else {
-        verdict = engine.judgeMalformed(r.reason);
+        packet = r;
+        verdict = engine.judge(packet, { direction: q.direction, established: q.established });
       }
     } catch (err) {
       d.log.error({ event: 'internal-error', err }, 'packet path error');

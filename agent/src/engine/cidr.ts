@@ -19,11 +19,6 @@ export class CidrSet {
     for (const c of cidrs ?? []) (c.family === 4 ? this.#v4 : this.#v6).push(compile(c));
   }
 
-  /** Has this family any network at all? A rule with only IPv4 sources never matches IPv6. */
-  hasFamily(family: 4 | 6): boolean {
-    return this.any || (family === 4 ? this.#v4 : this.#v6).length > 0;
-  }
-
   /** Matches the address at `offset` in `buf` (4 bytes for IPv4, 16 for IPv6). */
   matches(buf: Buffer, offset: number, family: 4 | 6): boolean {
     if (this.any) return true;
@@ -51,7 +46,3 @@ function compile(c: Cidr): Net {
   }
   return { words, masks };
 }
-
-/** Where the source and destination addresses sit in a packet of each family. */
-export const SRC_OFFSET = { 4: 12, 6: 8 } as const;
-export const DST_OFFSET = { 4: 16, 6: 24 } as const;

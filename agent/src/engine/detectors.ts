@@ -1,12 +1,15 @@
 // The flood, size and scan detectors, each a small class over bounded per-source state. A
-// detector returns null (nothing to say) or the verdict that stops the packet.
+// detector returns null (nothing to say) or the verdict that stops the packet. Verdicts are made
+// once per policy and name no address (the log line and the ban carry the source), so a flood
+// costs no strings.
 import type { Policy } from '../policy/schema.js';
 import type { Packet } from '../packet/types.js';
 import { TCP_ACK, TCP_SYN } from '../packet/types.js';
 import { formatDuration } from '../policy/units.js';
-import { BoundedMap } from './bounded-map.js';
-import { destinationPort } from './match.js';
-import { TokenBuckets, type Rate } from './token-bucket.js';
+import { ADDRESS_WORDS } from '../tables/address-key.js';
+import { SlotTable } from '../tables/slot-table.js';
+import { destinationPort, sourceKey } from './match.js';
+import { EMPTY, FIRST, TokenBucket, TokenBuckets, type Rate } from './token-bucket.js';
 import type { DecidedBy, Verdict } from './verdict.js';
 
 type Detectors = Policy['detectors'];
@@ -22,72 +25,106 @@ export const isEchoRequest = (p: Packet) => (p.l4?.kind === 'icmp' && p.l4.type 
 
 /** Per-source state every detector keeps: forgotten on unban, swept when it says nothing. */
 export interface SourceTracker {
-  forget(src: string): void;
+  /** `key`: the source's table key (tables/address-key.ts). */
+  forget(key: Uint32Array): void;
   sweep(now: number): void;
   readonly tracked: number;
 }
 
-abstract class PerSourceBuckets implements SourceTracker {
-  protected readonly perSource: TokenBuckets<string>;
+/**
+ * How long a source that sent a SYN stays known. Known sources are spared the total SYN limit: the
+ * sources of a spoofed flood are new ones, a real client's next connection (or the retry of a SYN
+ * the total limit dropped) comes from an address already seen.
+ */
+export const KNOWN_SOURCE_MS = 10 * 60_000;
 
-  constructor(rate: Rate, maxSources: number) {
-    this.perSource = new TokenBuckets(rate, maxSources);
-  }
-
-  forget(src: string): void {
-    this.perSource.forget(src);
-  }
-
-  sweep(now: number): void {
-    this.perSource.sweep(now);
-  }
-
-  get tracked(): number {
-    return this.perSource.size;
-  }
-}
-
-export class SynFloodDetector extends PerSourceBuckets {
-  readonly #cfg: Detectors['synFlood'];
-  readonly #total: TokenBuckets<0>;
+export class SynFloodDetector implements SourceTracker {
+  readonly #enabled: boolean;
+  readonly #perSource: TokenBuckets;
+  readonly #total: TokenBucket;
+  readonly #flood: Verdict;
+  readonly #overTotal: Verdict;
 
   constructor(cfg: Detectors['synFlood'], maxSources: number) {
-    super(cfg.perSource, maxSources);
-    this.#cfg = cfg;
-    this.#total = new TokenBuckets(cfg.total, 1);
+    this.#enabled = cfg.enabled;
+    this.#perSource = new TokenBuckets(cfg.perSource, maxSources);
+    this.#total = new TokenBucket(cfg.total);
+    this.#flood = stop('synFlood', `SYN rate over ${rateText(cfg.perSource)}`, cfg.ban);
+    // The total limit protects the server from many sources at once; it cannot say whom to ban.
+    this.#overTotal = stop('synFloodTotal', `SYN rate over ${rateText(cfg.total)} from all sources (this source is new)`, false);
   }
 
   check(p: Packet, now: number): Verdict | null {
-    if (!this.#cfg.enabled || !isSyn(p)) return null;
-    if (!this.perSource.take(p.src, now)) return stop('synFlood', `SYN rate over ${rateText(this.#cfg.perSource)} from ${p.src}`, this.#cfg.ban);
-    // The total limit protects the server from many sources at once; it cannot say whom to ban.
-    if (!this.#total.take(0, now)) return stop('synFloodTotal', `SYN rate over ${rateText(this.#cfg.total)} from all sources`, false);
+    if (!this.#enabled || !isSyn(p)) return null;
+    const took = this.#perSource.take(sourceKey(p), now);
+    if (took === EMPTY) return this.#flood;
+    if (took === FIRST && !this.#total.take(now)) return this.#overTotal;
     return null;
+  }
+
+  forget(key: Uint32Array): void {
+    this.#perSource.forget(key);
+  }
+
+  sweep(now: number): void {
+    this.#perSource.sweep(now, KNOWN_SOURCE_MS);
+  }
+
+  get tracked(): number {
+    return this.#perSource.size;
   }
 }
 
-export class IcmpDetector extends PerSourceBuckets {
+export class IcmpDetector implements SourceTracker {
   readonly #flood: Detectors['icmpFlood'];
   readonly #size: Detectors['oversizedIcmp'];
+  readonly #perSource: TokenBuckets;
+  readonly #overRate: Verdict;
+  readonly #oversized: Verdict;
 
   constructor(d: Detectors, maxSources: number) {
-    super(d.icmpFlood.perSource, maxSources);
     this.#flood = d.icmpFlood;
     this.#size = d.oversizedIcmp;
+    this.#perSource = new TokenBuckets(d.icmpFlood.perSource, maxSources);
+    this.#overRate = stop('icmpFlood', `echo rate over ${rateText(d.icmpFlood.perSource)}`, d.icmpFlood.ban);
+    this.#oversized = stop('oversizedIcmp', `echo request over ${d.oversizedIcmp.maxBytes} bytes`, d.oversizedIcmp.ban);
   }
 
   check(p: Packet, now: number): Verdict | null {
     if (!isEchoRequest(p)) return null;
     // Every echo request takes a token, oversized ones too: a flood of them is still a flood.
-    if (this.#flood.enabled && !this.perSource.take(p.src, now)) return stop('icmpFlood', `echo rate over ${rateText(this.#flood.perSource)} from ${p.src}`, this.#flood.ban);
-    if (this.#size.enabled && p.length > this.#size.maxBytes) return stop('oversizedIcmp', `echo request of ${p.length} bytes over ${this.#size.maxBytes} from ${p.src}`, this.#size.ban);
+    if (this.#flood.enabled && this.#perSource.take(sourceKey(p), now) === EMPTY) return this.#overRate;
+    if (this.#size.enabled && p.length > this.#size.maxBytes) return this.#oversized;
     return null;
+  }
+
+  forget(key: Uint32Array): void {
+    this.#perSource.forget(key);
+  }
+
+  sweep(now: number): void {
+    this.#perSource.sweep(now);
+  }
+
+  get tracked(): number {
+    return this.#perSource.size;
   }
 }
 
-interface ScanState {
-  since: number;
-  ports: Set<number>;
+/** Per source: when its window started and the distinct closed ports it touched in it (at most `ports`). */
+class ScanTable extends SlotTable {
+  readonly stride: number;
+  readonly since: Float64Array;
+  readonly count: Uint32Array;
+  readonly ports: Uint16Array;
+
+  constructor(stride: number, maxSources: number) {
+    super(ADDRESS_WORDS, maxSources);
+    this.stride = stride;
+    this.since = new Float64Array(maxSources);
+    this.count = new Uint32Array(maxSources);
+    this.ports = new Uint16Array(maxSources * stride);
+  }
 }
 
 /**
@@ -98,34 +135,48 @@ interface ScanState {
  */
 export class PortScanDetector implements SourceTracker {
   readonly #cfg: Detectors['portScan'];
-  readonly #sources: BoundedMap<string, ScanState>;
+  readonly #sources: ScanTable;
+  readonly #verdict: Verdict;
 
   constructor(cfg: Detectors['portScan'], maxSources: number) {
     this.#cfg = cfg;
-    this.#sources = new BoundedMap(maxSources);
+    this.#sources = new ScanTable(cfg.ports, maxSources);
+    this.#verdict = stop('portScan', `${cfg.ports + 1} closed ports within ${formatDuration(cfg.window)}`, cfg.ban);
   }
 
   /** Counts a packet to a closed port. */
   check(p: Packet, now: number): Verdict | null {
     const port = destinationPort(p);
     if (!this.#cfg.enabled || port < 0) return null;
-    let s = this.#sources.get(p.src);
-    if (s === undefined || now - s.since > this.#cfg.window) {
-      s = { since: now, ports: new Set() };
-      this.#sources.set(p.src, s);
+    const t = this.#sources;
+    const key = sourceKey(p);
+    let s = t.find(key);
+    if (s >= 0) t.touch(s);
+    if (s < 0 || now - t.since[s]! > this.#cfg.window) {
+      if (s < 0) s = t.insert(key);
+      t.since[s] = now;
+      t.count[s] = 0;
     }
-    s.ports.add(port);
-    if (s.ports.size <= this.#cfg.ports) return null;
-    s.ports.clear();
-    return stop('portScan', `${this.#cfg.ports + 1} closed ports within ${formatDuration(this.#cfg.window)} from ${p.src}`, this.#cfg.ban);
+    const n = t.count[s]!;
+    const base = s * t.stride;
+    for (let i = 0; i < n; i++) if (t.ports[base + i] === port) return null;
+    if (n < this.#cfg.ports) {
+      t.ports[base + n] = port;
+      t.count[s] = n + 1;
+      return null;
+    }
+    t.count[s] = 0;
+    return this.#verdict;
   }
 
-  forget(src: string): void {
-    this.#sources.delete(src);
+  forget(key: Uint32Array): void {
+    const s = this.#sources.find(key);
+    if (s >= 0) this.#sources.delete(s);
   }
 
   sweep(now: number): void {
-    for (const [k, s] of this.#sources) if (now - s.since > this.#cfg.window) this.#sources.delete(k);
+    const t = this.#sources;
+    for (const s of t.slots()) if (now - t.since[s]! > this.#cfg.window) t.delete(s);
   }
 
   get tracked(): number {

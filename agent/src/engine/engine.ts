@@ -8,22 +8,12 @@ import { IcmpDetector, PortScanDetector, SynFloodDetector, type SourceTracker } 
 import { PayloadMatcher } from './dpi/matcher.js';
 import { RateLimits } from './ratelimit.js';
 import { StaticRules } from './rules.js';
-import type { DecidedBy, Verdict, VerdictAction } from './verdict.js';
+import { addressKey } from '../tables/address-key.js';
+import { describeBy, type Verdict, type VerdictAction } from './verdict.js';
 
 export interface Clock {
   now(): number;
 }
-
-export interface EngineLimits {
-  /** Per-source entries per table (buckets, scan trackers); the oldest are evicted beyond it. */
-  maxSources: number;
-  /** Flows with payload-inspection state. */
-  maxFlows: number;
-  /** A flow idle this long loses its inspection state. */
-  flowIdleMs: number;
-}
-
-export const DEFAULT_LIMITS: EngineLimits = { maxSources: 100_000, maxFlows: 65_536, flowIdleMs: 300_000 };
 
 export interface JudgeContext {
   direction: Direction;
@@ -50,13 +40,14 @@ class Pipeline {
   readonly malformed: Verdict['action'];
   readonly trackers: SourceTracker[];
 
-  constructor(policy: Policy, limits: EngineLimits, previous?: Pipeline) {
+  constructor(policy: Policy, previous?: Pipeline) {
+    const { sources, flows, flowIdle } = policy.limits;
     this.rules = new StaticRules(policy);
-    this.rateLimits = new RateLimits(policy, limits.maxSources);
-    this.syn = new SynFloodDetector(policy.detectors.synFlood, limits.maxSources);
-    this.icmp = new IcmpDetector(policy.detectors, limits.maxSources);
-    this.scan = new PortScanDetector(policy.detectors.portScan, limits.maxSources);
-    this.payload = new PayloadMatcher(policy, limits, previous?.payload.flows);
+    this.rateLimits = new RateLimits(policy, sources);
+    this.syn = new SynFloodDetector(policy.detectors.synFlood, sources);
+    this.icmp = new IcmpDetector(policy.detectors, sources);
+    this.scan = new PortScanDetector(policy.detectors.portScan, sources);
+    this.payload = new PayloadMatcher(policy, { maxFlows: flows, flowIdleMs: flowIdle }, previous?.payload.flows);
     this.malformed = policy.defaults.malformed;
     this.trackers = [this.syn, this.icmp, this.scan, this.rateLimits];
   }
@@ -64,25 +55,24 @@ class Pipeline {
 
 export class Engine {
   readonly #clock: Clock;
-  readonly #limits: EngineLimits;
   #p: Pipeline;
   readonly #verdicts: Record<VerdictAction, number> = { accept: 0, drop: 0, reject: 0 };
-  readonly #decidedBy = new Map<DecidedBy['kind'], Map<string, number>>();
+  /** Packets per verdict object: every verdict is made once per policy, so counting builds nothing. */
+  readonly #decided = new Map<Verdict, number>();
   /** One verdict object per malformed reason (the decoder has a fixed few). */
   readonly #malformed = new Map<string, Verdict>();
 
-  constructor(policy: Policy, clock: Clock, limits: Partial<EngineLimits> = {}) {
+  constructor(policy: Policy, clock: Clock) {
     this.#clock = clock;
-    this.#limits = { ...DEFAULT_LIMITS, ...limits };
-    for (const [field, value] of Object.entries(this.#limits)) {
-      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`engine limit ${field} must be a positive integer (got ${value})`);
-    }
-    this.#p = new Pipeline(policy, this.#limits);
+    this.#p = new Pipeline(policy);
   }
 
-  /** On reload: rules and detectors rebuilt from the new policy; payload streams in flight kept. */
+  /**
+   * On reload: rules and detectors rebuilt from the new policy (per-source counts start afresh);
+   * payload streams in flight kept, unless limits.flows changed.
+   */
   replacePolicy(policy: Policy): void {
-    this.#p = new Pipeline(policy, this.#limits, this.#p);
+    this.#p = new Pipeline(policy, this.#p);
   }
 
   judge(packet: Packet, ctx: JudgeContext): Verdict {
@@ -117,16 +107,14 @@ export class Engine {
 
   #count(v: Verdict): Verdict {
     this.#verdicts[v.action]++;
-    // Two levels (kind, then name) so counting builds no string per packet.
-    let names = this.#decidedBy.get(v.by.kind);
-    if (names === undefined) this.#decidedBy.set(v.by.kind, (names = new Map()));
-    names.set(v.by.name, (names.get(v.by.name) ?? 0) + 1);
+    this.#decided.set(v, (this.#decided.get(v) ?? 0) + 1);
     return v;
   }
 
   /** Forgets a source's rate and scan state (after an unban: a fresh start). */
   forget(address: string): void {
-    for (const t of this.#p.trackers) t.forget(address);
+    const key = addressKey(address);
+    for (const t of this.#p.trackers) t.forget(key);
   }
 
   /**
@@ -140,9 +128,14 @@ export class Engine {
 
   stats(): EngineStats {
     const x = this.#p;
+    const decidedBy: Record<string, number> = {};
+    for (const [v, n] of this.#decided) {
+      const k = describeBy(v.by);
+      decidedBy[k] = (decidedBy[k] ?? 0) + n;
+    }
     return {
       verdicts: { ...this.#verdicts },
-      decidedBy: Object.fromEntries([...this.#decidedBy].flatMap(([kind, names]) => [...names].map(([name, n]) => [`${kind}:${name}`, n]))),
+      decidedBy,
       tracked: { sources: x.trackers.reduce((n, t) => n + t.tracked, 0), flows: x.payload.flows.size, flowEvictions: x.payload.flows.evictions },
     };
   }

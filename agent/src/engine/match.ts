@@ -1,24 +1,50 @@
-// What rules, rate limits and payload rules share: matching a packet's protocol and destination port.
+// What rules, rate limits, detectors and payload rules share: finding the entries that apply to a
+// packet's direction, family and protocol, matching its destination port, and its source as a
+// table key. All compiled once per policy, so judging a packet builds nothing.
+import type { Direction, Protocol } from '../policy/schema.js';
 import type { PortRange } from '../policy/units.js';
-import type { Protocol } from '../policy/schema.js';
-import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, type Packet } from '../packet/types.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, SRC_OFFSET, type Packet } from '../packet/types.js';
+import { ADDRESS_WORDS, addressKeyAt } from '../tables/address-key.js';
 
 /**
  * By the IP protocol number, not the decoded transport header, so a later fragment (no header to
  * read) still matches its protocol. ICMP is IPv4's, ICMPv6 is IPv6's.
  */
-export function protocolMatches(want: Protocol, p: Packet): boolean {
+export function protocolMatches(want: Protocol, family: 4 | 6, protocol: number): boolean {
   switch (want) {
     case 'any':
       return true;
     case 'tcp':
-      return p.protocol === IPPROTO_TCP;
+      return protocol === IPPROTO_TCP;
     case 'udp':
-      return p.protocol === IPPROTO_UDP;
+      return protocol === IPPROTO_UDP;
     case 'icmp':
-      return p.family === 4 && p.protocol === IPPROTO_ICMP;
+      return family === 4 && protocol === IPPROTO_ICMP;
     case 'icmpv6':
-      return p.family === 6 && p.protocol === IPPROTO_ICMPV6;
+      return family === 6 && protocol === IPPROTO_ICMPV6;
+  }
+}
+
+/**
+ * The entries of a policy list that can apply to a packet, by direction, family and protocol, in
+ * the list's order: one array lookup per packet instead of a test per entry.
+ */
+export class RuleIndex<T extends { direction: Direction; protocol: Protocol }> {
+  readonly #items: readonly T[];
+  readonly #lists: Record<Direction, Array<readonly T[] | undefined>> = { inbound: [], outbound: [] };
+
+  constructor(items: readonly T[]) {
+    this.#items = items;
+  }
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  for(direction: Direction, family: 4 | 6, protocol: number): readonly T[] {
+    const lists = this.#lists[direction];
+    const at = (family === 4 ? 0 : 256) + protocol;
+    return (lists[at] ??= this.#items.filter((i) => i.direction === direction && protocolMatches(i.protocol, family, protocol)));
   }
 }
 
@@ -28,10 +54,26 @@ export function destinationPort(p: Packet): number {
   return l4 !== null && (l4.kind === 'tcp' || l4.kind === 'udp') ? l4.dstPort : -1;
 }
 
-/** Absent ports match every packet; present ones only TCP/UDP packets to one of them. */
-export function portsMatch(ports: readonly PortRange[] | undefined, p: Packet): boolean {
-  if (ports === undefined) return true;
-  const port = destinationPort(p);
-  for (const r of ports) if (port >= r.from && port <= r.to) return true;
-  return false;
+/** Destination ports as compiled: absent ones match every packet, present ones only TCP/UDP to one of them. */
+export class PortSet {
+  readonly #bounds: Int32Array | null;
+
+  constructor(ranges: readonly PortRange[] | undefined) {
+    this.#bounds = ranges === undefined ? null : Int32Array.from(ranges.flatMap((r) => [r.from, r.to]));
+  }
+
+  has(port: number): boolean {
+    const b = this.#bounds;
+    if (b === null) return true;
+    for (let i = 0; i < b.length; i += 2) if (port >= b[i]! && port <= b[i + 1]!) return true;
+    return false;
+  }
+}
+
+const SOURCE = new Uint32Array(ADDRESS_WORDS);
+
+/** The packet's source as a table key (tables/address-key.ts): one shared array, valid until the next call. */
+export function sourceKey(p: Packet): Uint32Array {
+  addressKeyAt(SOURCE, 0, p.buf, SRC_OFFSET[p.family], p.family);
+  return SOURCE;
 }

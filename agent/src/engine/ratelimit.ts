@@ -4,42 +4,59 @@
 import type { Direction, Policy, RateLimit } from '../policy/schema.js';
 import type { Packet } from '../packet/types.js';
 import { formatDuration } from '../policy/units.js';
-import { portsMatch, protocolMatches } from './match.js';
+import { destinationPort, PortSet, RuleIndex, sourceKey } from './match.js';
 import type { SourceTracker } from './detectors.js';
-import { TokenBuckets } from './token-bucket.js';
+import { EMPTY, TokenBuckets } from './token-bucket.js';
 import type { Verdict } from './verdict.js';
 
+interface Limit {
+  direction: Direction;
+  protocol: RateLimit['protocol'];
+  ports: PortSet;
+  buckets: TokenBuckets;
+  verdict: Verdict;
+}
+
 export class RateLimits implements SourceTracker {
-  readonly #limits: Array<{ limit: RateLimit; buckets: TokenBuckets<string> }>;
+  readonly #limits: RuleIndex<Limit>;
+  readonly #all: Limit[];
 
   constructor(policy: Policy, maxSources: number) {
-    this.#limits = policy.rateLimits.map((limit) => ({ limit, buckets: new TokenBuckets(limit, maxSources) }));
+    this.#all = policy.rateLimits.map((limit) => ({
+      direction: limit.direction,
+      protocol: limit.protocol,
+      ports: new PortSet(limit.ports),
+      buckets: new TokenBuckets(limit, maxSources),
+      verdict: {
+        action: 'drop',
+        by: { kind: 'ratelimit', name: limit.name },
+        reason: `over ${limit.rate}/${formatDuration(limit.per)} (burst ${limit.burst})`,
+        // A ban names the packet's source; outbound, that is this server, so outbound limits only drop.
+        ban: limit.ban === false || limit.direction === 'outbound' ? undefined : { durationMs: limit.ban },
+      },
+    }));
+    this.#limits = new RuleIndex(this.#all);
   }
 
   check(p: Packet, direction: Direction, now: number): Verdict | null {
-    for (const { limit, buckets } of this.#limits) {
-      if (limit.direction !== direction || !protocolMatches(limit.protocol, p) || !portsMatch(limit.ports, p)) continue;
-      if (buckets.take(p.src, now)) continue;
-      return {
-        action: 'drop',
-        by: { kind: 'ratelimit', name: limit.name },
-        reason: `over ${limit.rate}/${formatDuration(limit.per)} (burst ${limit.burst}) from ${p.src}`,
-        // A ban names the packet's source; outbound, that is this server, so outbound limits only drop.
-        ban: limit.ban === false || limit.direction === 'outbound' ? undefined : { durationMs: limit.ban },
-      };
+    const limits = this.#limits.for(direction, p.family, p.protocol);
+    if (limits.length === 0) return null;
+    const port = destinationPort(p);
+    for (const l of limits) {
+      if (l.ports.has(port) && l.buckets.take(sourceKey(p), now) === EMPTY) return l.verdict;
     }
     return null;
   }
 
-  forget(src: string): void {
-    for (const l of this.#limits) l.buckets.forget(src);
+  forget(key: Uint32Array): void {
+    for (const l of this.#all) l.buckets.forget(key);
   }
 
   sweep(now: number): void {
-    for (const l of this.#limits) l.buckets.sweep(now);
+    for (const l of this.#all) l.buckets.sweep(now);
   }
 
   get tracked(): number {
-    return this.#limits.reduce((n, l) => n + l.buckets.size, 0);
+    return this.#all.reduce((n, l) => n + l.buckets.size, 0);
   }
 }

@@ -1,28 +1,34 @@
 // Static rules: compiled once per policy, first match wins, else the direction's default.
 import type { Direction, Policy, Rule } from '../policy/schema.js';
-import type { Packet } from '../packet/types.js';
-import { CidrSet, DST_OFFSET, SRC_OFFSET } from './cidr.js';
-import { portsMatch, protocolMatches } from './match.js';
+import { DST_OFFSET, SRC_OFFSET, type Packet } from '../packet/types.js';
+import { CidrSet } from './cidr.js';
+import { destinationPort, PortSet, RuleIndex } from './match.js';
 import type { Verdict } from './verdict.js';
 
 interface CompiledRule {
-  rule: Rule;
+  direction: Direction;
+  protocol: Rule['protocol'];
+  ports: PortSet;
   source: CidrSet;
   destination: CidrSet;
   verdict: Verdict;
 }
 
 export class StaticRules {
-  readonly #rules: CompiledRule[];
+  readonly #rules: RuleIndex<CompiledRule>;
   readonly #defaults: Record<Direction, Verdict>;
 
   constructor(policy: Policy) {
-    this.#rules = policy.rules.map((rule) => ({
-      rule,
-      source: new CidrSet(rule.source),
-      destination: new CidrSet(rule.destination),
-      verdict: { action: rule.action, by: { kind: 'rule', name: rule.name }, reason: `rule ${rule.name}` },
-    }));
+    this.#rules = new RuleIndex(
+      policy.rules.map((rule) => ({
+        direction: rule.direction,
+        protocol: rule.protocol,
+        ports: new PortSet(rule.ports),
+        source: new CidrSet(rule.source),
+        destination: new CidrSet(rule.destination),
+        verdict: { action: rule.action, by: { kind: 'rule', name: rule.name }, reason: `rule ${rule.name}` },
+      })),
+    );
     this.#defaults = {
       inbound: { action: policy.defaults.inbound, by: { kind: 'default', name: 'inbound' }, reason: 'no rule matched' },
       outbound: { action: policy.defaults.outbound, by: { kind: 'default', name: 'outbound' }, reason: 'no rule matched' },
@@ -30,11 +36,11 @@ export class StaticRules {
   }
 
   judge(p: Packet, direction: Direction): Verdict {
-    for (const c of this.#rules) {
-      const r = c.rule;
-      if (r.direction !== direction || !protocolMatches(r.protocol, p) || !portsMatch(r.ports, p)) continue;
-      if (!c.source.hasFamily(p.family) || !c.destination.hasFamily(p.family)) continue;
-      if (!c.source.matches(p.buf, SRC_OFFSET[p.family], p.family) || !c.destination.matches(p.buf, DST_OFFSET[p.family], p.family)) continue;
+    const family = p.family;
+    const port = destinationPort(p);
+    for (const c of this.#rules.for(direction, family, p.protocol)) {
+      if (!c.ports.has(port)) continue;
+      if (!c.source.matches(p.buf, SRC_OFFSET[family], family) || !c.destination.matches(p.buf, DST_OFFSET[family], family)) continue;
       return c.verdict;
     }
     return this.#defaults[direction];

@@ -3,10 +3,12 @@
 // checked against the buffer before it is trusted, and a packet that lies gets a reason instead.
 import { ipv4At, ipv6At } from './address.js';
 import {
+  DST_OFFSET,
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
   IPPROTO_TCP,
   IPPROTO_UDP,
+  SRC_OFFSET,
   type DecodeResult,
   type IcmpHeader,
   type MalformedReason,
@@ -23,28 +25,49 @@ const TCP_MIN = 20;
 const UDP_LEN = 8;
 const ICMP_LEN = 8;
 
-// One frozen result per reason: a flood of garbage allocates nothing.
-const FAILURES = new Map<MalformedReason, DecodeResult>();
-function fail(reason: MalformedReason): DecodeResult {
-  let r = FAILURES.get(reason);
-  if (r === undefined) FAILURES.set(reason, (r = Object.freeze({ ok: false, reason })));
-  return r;
+/** The addresses become text only when something asks (a log line, a ban): judging compares bytes. */
+class DecodedPacket implements Packet {
+  #src: string | undefined;
+  #dst: string | undefined;
+
+  constructor(
+    readonly buf: Buffer,
+    readonly family: 4 | 6,
+    readonly length: number,
+    readonly protocol: number,
+    readonly ttl: number,
+    readonly laterFragment: boolean,
+    readonly moreFragments: boolean,
+    readonly l4: TcpHeader | UdpHeader | IcmpHeader | null,
+    readonly payloadOffset: number,
+    readonly payloadLength: number,
+  ) {}
+
+  get src(): string {
+    return (this.#src ??= addressText(this.buf, SRC_OFFSET[this.family], this.family));
+  }
+
+  get dst(): string {
+    return (this.#dst ??= addressText(this.buf, DST_OFFSET[this.family], this.family));
+  }
 }
 
+const addressText = (b: Buffer, off: number, family: 4 | 6) => (family === 4 ? ipv4At(b, off) : ipv6At(b, off));
+
 export function decode(b: Buffer): DecodeResult {
-  if (b.length === 0) return fail('empty');
+  if (b.length === 0) return 'empty';
   const version = b[0]! >> 4;
   if (version === 4) return decode4(b);
   if (version === 6) return decode6(b);
-  return fail('bad-version');
+  return 'bad-version';
 }
 
 function decode4(b: Buffer): DecodeResult {
-  if (b.length < 20) return fail('truncated-ip-header');
+  if (b.length < 20) return 'truncated-ip-header';
   const ihl = (b[0]! & 0x0f) * 4;
-  if (ihl < 20 || ihl > b.length) return fail('bad-ihl');
+  if (ihl < 20 || ihl > b.length) return 'bad-ihl';
   const total = b.readUInt16BE(2);
-  if (total < ihl || total > b.length) return fail('bad-total-length');
+  if (total < ihl || total > b.length) return 'bad-total-length';
   const frag = b.readUInt16BE(6);
   const offset = (frag & 0x1fff) * 8;
   const more = (frag & 0x2000) !== 0;
@@ -52,18 +75,18 @@ function decode4(b: Buffer): DecodeResult {
 }
 
 function decode6(b: Buffer): DecodeResult {
-  if (b.length < 40) return fail('truncated-ip-header');
+  if (b.length < 40) return 'truncated-ip-header';
   const end = 40 + b.readUInt16BE(4);
-  if (end > b.length) return fail('bad-total-length');
+  if (end > b.length) return 'bad-total-length';
   let next = b[6]!;
   let off = 40;
   let fragOffset = 0;
   let more = false;
   for (let n = 0; ; n++) {
     if (next !== 0 && next !== 43 && next !== 44 && next !== 51 && next !== 60) break;
-    if (n === MAX_EXTENSION_HEADERS || off + 8 > end) return fail('truncated-extension-header');
+    if (n === MAX_EXTENSION_HEADERS || off + 8 > end) return 'truncated-extension-header';
     const len = next === 44 ? 8 : next === 51 ? (b[off + 1]! + 2) * 4 : (b[off + 1]! + 1) * 8;
-    if (off + len > end) return fail('truncated-extension-header');
+    if (off + len > end) return 'truncated-extension-header';
     const f = next === 44 ? b.readUInt16BE(off + 2) : 0;
     next = b[off]!;
     off += len;
@@ -87,13 +110,13 @@ function finish(b: Buffer, family: 4 | 6, end: number, protocol: number, ttl: nu
   // A first fragment must hold the whole transport header: splitting it is how filters are evaded
   // (RFC 1858, RFC 7112). A TCP fragment at offset 8 can only be rewriting the flags of such a split.
   const short: MalformedReason = more ? 'tiny-fragment' : 'truncated-l4-header';
-  if (fragOffset === 8 && protocol === IPPROTO_TCP) return fail('tiny-fragment');
+  if (fragOffset === 8 && protocol === IPPROTO_TCP) return 'tiny-fragment';
   if (!later) {
     if (protocol === IPPROTO_TCP) {
-      if (room < TCP_MIN) return fail(short);
+      if (room < TCP_MIN) return short;
       const headerLength = (b[off + 12]! >> 4) * 4;
-      if (headerLength < TCP_MIN) return fail('bad-l4-length');
-      if (headerLength > room) return fail(more ? 'tiny-fragment' : 'bad-l4-length');
+      if (headerLength < TCP_MIN) return 'bad-l4-length';
+      if (headerLength > room) return more ? 'tiny-fragment' : 'bad-l4-length';
       l4 = {
         kind: 'tcp',
         srcPort: b.readUInt16BE(off),
@@ -106,33 +129,18 @@ function finish(b: Buffer, family: 4 | 6, end: number, protocol: number, ttl: nu
       };
       payloadOffset = off + headerLength;
     } else if (protocol === IPPROTO_UDP) {
-      if (room < UDP_LEN) return fail(short);
+      if (room < UDP_LEN) return short;
       const udpLength = b.readUInt16BE(off + 4);
       // A fragmented datagram's length covers fragments still to come.
-      if (udpLength < UDP_LEN || (!more && udpLength > room)) return fail('bad-l4-length');
+      if (udpLength < UDP_LEN || (!more && udpLength > room)) return 'bad-l4-length';
       l4 = { kind: 'udp', srcPort: b.readUInt16BE(off), dstPort: b.readUInt16BE(off + 2), length: udpLength };
       payloadOffset = off + UDP_LEN;
       if (!more) end = off + udpLength;
     } else if ((protocol === IPPROTO_ICMP && family === 4) || (protocol === IPPROTO_ICMPV6 && family === 6)) {
-      if (room < ICMP_LEN) return fail(short);
+      if (room < ICMP_LEN) return short;
       l4 = { kind: family === 4 ? 'icmp' : 'icmpv6', type: b[off]!, code: b[off + 1]! };
       payloadOffset = off + ICMP_LEN;
     }
   }
-  const packet: Packet = {
-    buf: b,
-    family,
-    length,
-    // Text only for packets that decode: garbage costs no strings.
-    src: family === 4 ? ipv4At(b, 12) : ipv6At(b, 8),
-    dst: family === 4 ? ipv4At(b, 16) : ipv6At(b, 24),
-    protocol,
-    ttl,
-    laterFragment: later,
-    moreFragments: more,
-    l4,
-    payloadOffset,
-    payloadLength: end - payloadOffset,
-  };
-  return { ok: true, packet };
+  return new DecodedPacket(b, family, length, protocol, ttl, later, more, l4, payloadOffset, end - payloadOffset);
 }

@@ -46,6 +46,7 @@ export interface Packet {
   readonly family: 4 | 6;
   /** IP total length as the header states it (checked against the buffer). */
   readonly length: number;
+  /** The addresses as text (made when first asked for: the packet path compares bytes). */
   readonly src: string;
   readonly dst: string;
   /** The upper-layer protocol number, after IPv6 extension headers. */
@@ -72,6 +73,9 @@ export type MalformedReason =
   | 'bad-l4-length'
   | 'tiny-fragment';
 
-export type DecodeResult =
-  | { readonly ok: true; readonly packet: Packet }
-  | { readonly ok: false; readonly reason: MalformedReason };
+/** A packet, or why it could not be decoded. */
+export type DecodeResult = Packet | MalformedReason;
+
+/** Where the source and destination addresses sit in a packet of each family. */
+export const SRC_OFFSET = { 4: 12, 6: 8 } as const;
+export const DST_OFFSET = { 4: 16, 6: 24 } as const;

@@ -122,7 +122,7 @@ export const Detectors = z.strictObject({
     maxBytes: z.number().int().min(64).max(65535).default(1024).describe('Largest echo request (whole IP packet, bytes) let through.'),
   }).prefault({}),
   portScan: Detector({
-    ports: z.number().int().min(2).max(65535).default(12).describe('Distinct closed ports one source may touch within `window`.'),
+    ports: z.number().int().min(2).max(1024).default(12).describe('Distinct closed ports one source may touch within `window` (each source tracked keeps up to this many, 2 bytes each).'),
     window: Duration.prefault('10s'),
   }, '1h').prefault({}),
 });
@@ -137,7 +137,7 @@ export const Bans = z.strictObject({
     })
     .prefault({}),
   allowlist: z.array(CidrSpec).prefault(['127.0.0.0/8', '::1/128']).describe('Never banned, never judged: accepted in the kernel.'),
-  maxEntries: z.number().int().min(16).max(1_000_000).default(65536),
+  maxEntries: z.number().int().min(16).max(1_000_000).default(100_000).describe('Bans held at most; at the cap the one expiring soonest makes room.'),
   stateFile: z.string().min(1).optional().describe('Where bans persist across restarts; default <state dir>/bans.json.'),
 });
 
@@ -164,6 +164,14 @@ export const Policy = z
     detectors: Detectors.prefault({}),
     payloadRules: z.array(PayloadRule).default([]),
     bans: Bans.prefault({}),
+    limits: z
+      .strictObject({
+        sources: z.number().int().min(16).max(10_000_000).default(100_000).describe('Sources each per-source table (every rate limit, the flood and scan detectors) remembers; beyond it the least recently seen is forgotten.'),
+        flows: z.number().int().min(16).max(10_000_000).default(100_000).describe('TCP flows with payload-inspection state; beyond it the least recently seen restarts with an empty window.'),
+        flowIdle: Duration.prefault('5m').describe('A flow idle this long loses its inspection state.'),
+      })
+      .prefault({})
+      .describe("The agent's memory bound: about 60 bytes per source per table and 100 bytes per flow, plus each flow's window (the longest text pattern, or 1 KiB with a regular expression)."),
     logging: z
       .strictObject({
         level: LogLevel.default('info'),

@@ -1,8 +1,9 @@
 // The detectors on their own, with time passed by hand: exactly at and just over each threshold,
-// refill after time passes, per-source independence, the total SYN limit, oversized echoes,
-// port scans within and across windows.
+// refill after time passes, per-source independence, the total SYN limit (which spares sources
+// already seen), oversized echoes, port scans within and across windows.
 import t from 'tap';
-import { IcmpDetector, PortScanDetector, SynFloodDetector } from '../../../agent/src/engine/detectors.js';
+import { IcmpDetector, KNOWN_SOURCE_MS, PortScanDetector, SynFloodDetector } from '../../../agent/src/engine/detectors.js';
+import { addressKey } from '../../../agent/src/tables/address-key.js';
 import { parsePolicy } from '../../../agent/src/policy/load.js';
 import type { PolicyInput } from '../../../agent/src/policy/schema.js';
 import { TCP_ACK, TCP_SYN } from '../../../agent/src/packet/types.js';
@@ -15,7 +16,8 @@ t.test('SYN flood per source: burst passes, the next is dropped and banned; refi
   for (let i = 0; i < 40; i++) t.equal(syn.check(tcp(), 0), null, `SYN ${i + 1}`);
   const v = syn.check(tcp(), 0);
   t.same(v && [v.action, v.by, v.ban], ['drop', { kind: 'detector', name: 'synFlood' }, { durationMs: 600_000 }]);
-  t.equal(v?.reason, 'SYN rate over 20/1s from 192.0.2.2');
+  t.equal(v?.reason, 'SYN rate over 20/1s', 'the reason names the limit (the log line and the ban name the source)');
+  t.equal(syn.check(tcp({ src: V6.client }), 0), null, 'an IPv6 source has its own bucket');
   t.equal(syn.check(tcp({ src: V4.other }), 0), null, 'another source has its own bucket');
   t.not(syn.check(tcp(), 49), null, 'still empty before 1/rate');
   t.equal(syn.check(tcp(), 50), null, 'one token after 50 ms');
@@ -24,12 +26,29 @@ t.test('SYN flood per source: burst passes, the next is dropped and banned; refi
   t.equal(syn.check(udp(), 50), null);
 });
 
-t.test('SYN flood in total: many sources, dropped without ban', async (t) => {
+t.test('SYN flood in total: many new sources, dropped without ban', async (t) => {
   const syn = new SynFloodDetector(detectors({ synFlood: { perSource: { rate: 100, burst: 100 }, total: { rate: 10, burst: 5 } } }).synFlood, 1000);
   for (let i = 0; i < 5; i++) t.equal(syn.check(tcp({ src: `198.51.100.${i}` }), 0), null);
   const v = syn.check(tcp({ src: '198.51.100.99' }), 0);
   t.same(v && [v.action, v.by, v.ban], ['drop', { kind: 'detector', name: 'synFloodTotal' }, undefined]);
-  t.equal(syn.check(tcp({ src: '198.51.100.99' }), 100), null, 'refilled after 100 ms');
+  t.not(syn.check(tcp({ src: '198.51.100.98' }), 0), null, 'another new source at the same instant: dropped too');
+  t.equal(syn.check(tcp({ src: '198.51.100.97' }), 100), null, 'refilled after 100 ms');
+});
+
+t.test('SYN flood in total: sources already seen are spared, for KNOWN_SOURCE_MS after their last SYN', async (t) => {
+  const syn = new SynFloodDetector(detectors({ synFlood: { perSource: { rate: 20, burst: 40 }, total: { rate: 1, burst: 1 } } }).synFlood, 1000);
+  t.equal(syn.check(tcp({ src: V4.client }), 0), null, 'the client connects before the flood');
+  for (let i = 0; i < 5; i++) syn.check(tcp({ src: `203.0.113.${i}` }), 10);
+  t.not(syn.check(tcp({ src: '203.0.113.200' }), 10), null, 'a new source during the flood: over the total');
+  t.equal(syn.check(tcp({ src: V4.client }), 10), null, 'the known client is not');
+  t.equal(syn.check(tcp({ src: '203.0.113.200' }), 20), null, 'nor the new source retrying (its SYN made it known)');
+  syn.sweep(20 + KNOWN_SOURCE_MS - 1);
+  t.equal(syn.check(tcp({ src: V4.client }), 20 + KNOWN_SOURCE_MS - 1), null, 'kept by the sweep while recently seen');
+  syn.sweep(20 + 2 * KNOWN_SOURCE_MS);
+  t.equal(syn.tracked, 0, 'forgotten after KNOWN_SOURCE_MS without a SYN');
+  t.equal(syn.check(tcp({ src: '203.0.113.201' }), 20 + 2 * KNOWN_SOURCE_MS), null, 'a new source takes the refilled total');
+  t.not(syn.check(tcp({ src: V4.client }), 20 + 2 * KNOWN_SOURCE_MS), null, 'the client is new again, and the total is spent');
+  t.equal(syn.check(tcp({ src: V4.client }), 20 + 2 * KNOWN_SOURCE_MS), null, 'its retry passes');
 });
 
 t.test('SYN flood disabled: nothing to say', async (t) => {
@@ -86,6 +105,6 @@ t.test('port scan: forget restarts a source', async (t) => {
   const s = new PortScanDetector(detectors({ portScan: { ports: 2 } }).portScan, 1000);
   s.check(tcp({ dstPort: 1 }), 0);
   s.check(tcp({ dstPort: 2 }), 0);
-  s.forget(V4.client);
+  s.forget(addressKey(V4.client));
   t.equal(s.check(tcp({ dstPort: 3 }), 0), null);
 });

@@ -33,6 +33,7 @@ t.test('a minimal document gets every default', async (t) => {
   t.equal(policy.detectors.portScan.ban, 3_600_000);
   t.equal(parsePolicy({ version: 1, detectors: { portScan: { ports: 3 } } }, 't').policy.detectors.portScan.ban, 3_600_000, 'a partial block keeps the 1h default');
   t.equal(policy.detectors.synFlood.perSource.per, 1000);
+  t.same(policy.limits, { sources: 100_000, flows: 100_000, flowIdle: 300_000 }, 'the memory bound the benchmark measures');
   t.ok(Object.isFrozen(policy.rules), 'frozen');
 });
 
@@ -58,6 +59,10 @@ const bad: Array<[string, unknown, string, unknown]> = [
   ['bad direction', rule({ direction: 'both' }), 'rules.0.direction', 'both'],
   ['bad rule name', rule({ name: 'has space' }), 'rules.0.name', 'has space'],
   ['duration 5x', { version: 1, bans: { duration: '5x' } }, 'bans.duration', '5x'],
+  ['too few flows', { version: 1, limits: { flows: 8 } }, 'limits.flows', 8],
+  ['sources not integer', { version: 1, limits: { sources: 1e3 + 0.5 } }, 'limits.sources', 1000.5],
+  ['flow idle time', { version: 1, limits: { flowIdle: 'soon' } }, 'limits.flowIdle', 'soon'],
+  ['scan ports beyond what is tracked', { version: 1, detectors: { portScan: { ports: 2000 } } }, 'detectors.portScan.ports', 2000],
   ['duration number', { version: 1, bans: { duration: 60 } }, 'bans.duration', 60],
   ['duration zero', { version: 1, detectors: { portScan: { window: '0s' } } }, 'detectors.portScan.window', '0s'],
   ['rate not positive', { version: 1, detectors: { synFlood: { perSource: { rate: 0, burst: 1 } } } }, 'detectors.synFlood.perSource.rate', 0],

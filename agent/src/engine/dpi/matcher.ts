@@ -11,16 +11,18 @@
 // Known limits: a flow's state is lost when it idles past `flowIdleMs` or is evicted at `maxFlows`;
 // it restarts at the next segment with an empty window, so a pattern split across that point passes.
 import type { Direction, PayloadRule, Policy } from '../../policy/schema.js';
-import { flowKey } from '../../packet/flow.js';
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_FIN, TCP_RST, TCP_SYN, type Packet, type TcpHeader } from '../../packet/types.js';
-import { portsMatch } from '../match.js';
+import { FLOW_WORDS, flowKeyAt } from '../../packet/flow.js';
+import { TCP_FIN, TCP_RST, TCP_SYN, type Packet, type TcpHeader } from '../../packet/types.js';
+import { destinationPort, PortSet, RuleIndex } from '../match.js';
 import type { Verdict } from '../verdict.js';
 import { compilePattern, type CompiledPattern } from './pattern.js';
-import { FlowTable, remember, seqDiff, tailOf } from './stream.js';
+import { FlowTable, seqDiff } from './stream.js';
 
 interface CompiledRule {
   rule: PayloadRule;
-  protocol: number;
+  direction: Direction;
+  protocol: PayloadRule['protocol'];
+  ports: PortSet;
   pattern: CompiledPattern;
   verdict: Verdict;
   /** For the later packets of a flow this rule blocked: same action, no second ban. */
@@ -32,7 +34,7 @@ export interface MatcherLimits {
   flowIdleMs: number;
 }
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY = new Uint8Array(0);
 
 const GAP: Verdict = {
   action: 'drop',
@@ -40,14 +42,21 @@ const GAP: Verdict = {
   reason: 'segment beyond a gap on an inspected flow: dropped until the sender fills the gap',
 };
 
+/** The flow key of the packet being judged: one array, reused. */
+const KEY = new Uint32Array(FLOW_WORDS);
+
 export class PayloadMatcher {
-  readonly #rules: CompiledRule[];
+  readonly #rules: RuleIndex<CompiledRule>;
   readonly #flows: FlowTable;
 
+  /** `flows`: the previous matcher's streams, kept across a reload when the limits are the same. */
   constructor(policy: Policy, limits: MatcherLimits, flows?: FlowTable) {
-    this.#rules = policy.payloadRules.map(compileRule);
-    // Flow state survives a policy reload: the streams in flight are the same streams.
-    this.#flows = flows ?? new FlowTable(limits.maxFlows, limits.flowIdleMs);
+    const rules = policy.payloadRules.map(compileRule);
+    this.#rules = new RuleIndex(rules);
+    // Each flow keeps as many bytes as the widest rule needs.
+    const stride = rules.reduce((n, c) => Math.max(n, c.pattern.carry), 0);
+    this.#flows = flows && flows.max === limits.maxFlows ? flows : new FlowTable(limits.maxFlows, limits.flowIdleMs, stride);
+    this.#flows.setStride(stride);
   }
 
   get flows(): FlowTable {
@@ -59,70 +68,60 @@ export class PayloadMatcher {
    * packet as part of an accepted flow.
    */
   check(p: Packet, direction: Direction, established: boolean, now: number): Verdict | null {
-    if (this.#rules.length === 0 || p.l4 === null) return null;
-    // The widest window any rule watching this packet needs; -1 when none watches it. Two passes
-    // over the (few) rules instead of a filtered array: no allocation per packet.
+    if (this.#rules.size === 0 || p.l4 === null) return null;
+    const rules = this.#rules.for(direction, p.family, p.protocol);
+    const port = destinationPort(p);
+    // The widest window any rule watching this packet needs; -1 when none watches it.
     let carry = -1;
-    for (const c of this.#rules) if (watches(c, p, direction) && c.pattern.carry > carry) carry = c.pattern.carry;
+    for (const c of rules) if (c.ports.has(port) && c.pattern.carry > carry) carry = c.pattern.carry;
     if (carry < 0) return null;
-    const payload = p.buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength);
-    if (p.l4.kind === 'tcp') return this.#tcp(p, p.l4, payload, carry, direction, established, now);
-    return payload.length > 0 ? (this.#search(p, direction, EMPTY, payload, 0)?.verdict ?? null) : null;
+    if (p.l4.kind === 'tcp') return this.#tcp(p, p.l4, rules, port, carry, established, now);
+    return p.payloadLength > 0 ? (search(rules, port, EMPTY, 0, 0, p.buf, p.payloadOffset, p.payloadLength, 0)?.verdict ?? null) : null;
   }
 
-  #tcp(p: Packet, l4: TcpHeader, payload: Buffer, carry: number, direction: Direction, established: boolean, now: number): Verdict | null {
-    const key = flowKey(p);
+  #tcp(p: Packet, l4: TcpHeader, rules: readonly CompiledRule[], port: number, carry: number, established: boolean, now: number): Verdict | null {
+    const flows = this.#flows;
+    flowKeyAt(KEY, 0, p);
     const syn = (l4.flags & TCP_SYN) !== 0;
     const start = syn ? (l4.seq + 1) >>> 0 : l4.seq; // a SYN's data (TCP Fast Open) starts at ISN + 1
-    let s = this.#flows.get(key, now);
-    if (syn && !established) {
+    let s = flows.get(KEY, now);
+    if (s < 0 || (syn && !established)) {
       // A new connection (conntrack says so) starts the stream afresh, whatever came before.
-      s = this.#flows.open(key, start, now);
-    } else if (s === undefined) {
-      s = this.#flows.open(key, start, now);
+      s = flows.open(KEY, start, now);
     } else {
-      if (s.blocked !== null) return s.blocked;
+      const blocked = flows.blocked(s);
+      if (blocked !== null) return blocked;
       // A SYN inside a flow we follow is discarded by the receiver (RFC 5961 challenge ACK);
       // letting it restart the state would let the sender wipe the window or unblock the flow.
       if (syn) return null;
     }
-    const ahead = seqDiff(start, s.nextSeq);
+    const ahead = seqDiff(start, flows.nextSeq[s]!);
     // Beyond a gap: not `lastSeen`, so a flow stuck on bytes we never saw (queue bypass) expires
     // and restarts instead of being dropped for ever. A FIN or RST there ends nothing either.
-    if (ahead > 0) return payload.length > 0 ? GAP : null;
-    s.lastSeen = now;
-    const data = ahead < 0 ? payload.subarray(Math.min(payload.length, -ahead)) : payload;
+    if (ahead > 0) return p.payloadLength > 0 ? GAP : null;
+    flows.lastSeen[s] = now;
+    const skip = ahead < 0 ? Math.min(p.payloadLength, -ahead) : 0;
+    const dataStart = p.payloadOffset + skip;
+    const dataLength = p.payloadLength - skip;
     let verdict: Verdict | null = null;
-    if (data.length > 0) {
-      const hit = this.#search(p, direction, tailOf(s), data, s.seen);
+    if (dataLength > 0) {
+      const hit = search(rules, port, flows.arena, flows.windowAt(s), flows.windowLength[s]!, p.buf, dataStart, dataLength, flows.seen[s]!);
       if (hit !== null && hit.verdict.action !== 'accept') {
-        s.blocked = hit.blocked;
+        flows.block(s, hit.blocked);
         return hit.verdict;
       }
       // After a log-only match the window restarts, so the same bytes are not reported again
       // with the next segment.
-      if (hit !== null) s.windowLength = 0;
-      else remember(s, data, carry);
+      if (hit !== null) flows.windowLength[s] = 0;
+      else flows.remember(s, p.buf, dataStart, dataLength, carry);
       verdict = hit?.verdict ?? null;
-      s.seen += data.length;
-      s.nextSeq = (s.nextSeq + data.length) >>> 0;
+      flows.seen[s] = flows.seen[s]! + dataLength;
+      flows.nextSeq[s] = (flows.nextSeq[s]! + dataLength) >>> 0;
     }
     // Only an in-order FIN/RST ends the state: the receiver ignores others, and a sender must not
     // be able to wipe the window with one while the connection goes on.
-    if (ahead === 0 && (l4.flags & (TCP_FIN | TCP_RST)) !== 0) this.#flows.close(key);
+    if (ahead === 0 && (l4.flags & (TCP_FIN | TCP_RST)) !== 0) flows.delete(s);
     return verdict;
-  }
-
-  /** A drop or reject wins over a log-only match, whatever the rules' order. */
-  #search(p: Packet, direction: Direction, tail: Buffer, data: Buffer, seen: number): CompiledRule | null {
-    let logged: CompiledRule | null = null;
-    for (const c of this.#rules) {
-      if (!watches(c, p, direction) || (c.rule.depth !== undefined && seen >= c.rule.depth)) continue;
-      if (!c.pattern.test(tail, data)) continue;
-      if (c.verdict.action !== 'accept') return c;
-      logged ??= c;
-    }
-    return logged;
   }
 
   sweep(now: number): void {
@@ -130,9 +129,16 @@ export class PayloadMatcher {
   }
 }
 
-/** For inbound and outbound rules alike, `ports` are the packet's destination ports. */
-function watches(c: CompiledRule, p: Packet, direction: Direction): boolean {
-  return c.rule.direction === direction && c.protocol === p.protocol && portsMatch(c.rule.ports, p);
+/** A drop or reject wins over a log-only match, whatever the rules' order. */
+function search(rules: readonly CompiledRule[], port: number, tail: Uint8Array, tailStart: number, tailLength: number, data: Buffer, dataStart: number, dataLength: number, seen: number): CompiledRule | null {
+  let logged: CompiledRule | null = null;
+  for (const c of rules) {
+    if (!c.ports.has(port) || (c.rule.depth !== undefined && seen >= c.rule.depth)) continue;
+    if (!c.pattern.test(tail, tailStart, tailLength, data, dataStart, dataLength)) continue;
+    if (c.verdict.action !== 'accept') return c;
+    logged ??= c;
+  }
+  return logged;
 }
 
 function compileRule(rule: PayloadRule): CompiledRule {
@@ -142,7 +148,9 @@ function compileRule(rule: PayloadRule): CompiledRule {
   const ban = rule.ban === false || rule.direction === 'outbound' ? undefined : { durationMs: rule.ban };
   return {
     rule,
-    protocol: rule.protocol === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP,
+    direction: rule.direction,
+    protocol: rule.protocol,
+    ports: new PortSet(rule.ports),
     pattern: compilePattern(rule.pattern),
     verdict: { action, by, reason: `payload matched rule ${rule.name}`, ban, log: rule.action === 'log' },
     blocked: { action, by, reason: `flow blocked earlier by payload rule ${rule.name}` },

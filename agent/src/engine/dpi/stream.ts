@@ -1,97 +1,121 @@
 // Per-flow stream state for TCP payload inspection: the last bytes of the flow (so a pattern
 // split across segments is seen whole), the next sequence number expected, and whether the flow
-// has already been blocked. Bounded in flows (the oldest evicted, idle ones expired) and in bytes
-// per flow (a fixed window, reused for the flow's whole life).
-import { BoundedMap } from '../bounded-map.js';
+// has already been blocked. Bounded in flows (the least recently seen evicted, idle ones expired)
+// and in bytes per flow: every flow's window is a fixed stretch of one arena, `stride` bytes (the
+// most any payload rule needs), reused for the flow's whole life.
+import { FLOW_WORDS } from '../../packet/flow.js';
+import { SlotTable } from '../../tables/slot-table.js';
 import type { Verdict } from '../verdict.js';
 
-export interface FlowState {
-  /** Next byte expected from the sender (TCP sequence space). */
-  nextSeq: number;
-  /** The last `windowLength` bytes already inspected and accepted, at the start of `window`. */
-  window: Buffer;
-  windowLength: number;
-  /** Payload bytes inspected so far (for a rule's depth). */
-  seen: number;
-  lastSeen: number;
-  /** Set once a drop/reject rule matched: the verdict for the rest of the flow. */
-  blocked: Verdict | null;
-}
-
-const EMPTY = Buffer.alloc(0);
-
-export class FlowTable {
-  readonly #flows: BoundedMap<string, FlowState>;
+/** Columns by slot, read and written by the matcher (dpi/matcher.ts). */
+export class FlowTable extends SlotTable {
   readonly #idleMs: number;
+  #stride: number;
+  /** Next byte expected from the sender (TCP sequence space). */
+  readonly nextSeq: Uint32Array;
+  /** The last `windowLength` bytes inspected and accepted, at `windowAt(slot)` in `arena`. */
+  readonly windowLength: Uint16Array;
+  arena: Uint8Array;
+  /** Payload bytes inspected so far (for a rule's depth). */
+  readonly seen: Float64Array;
+  readonly lastSeen: Float64Array;
+  /** 0, or 1 + the index in #verdicts of the verdict for the rest of the flow (a drop/reject rule matched). */
+  readonly #blocked: Int32Array;
+  readonly #verdicts: Verdict[] = [];
 
-  constructor(maxFlows: number, idleMs: number) {
-    this.#flows = new BoundedMap(maxFlows);
+  constructor(maxFlows: number, idleMs: number, stride: number) {
+    super(FLOW_WORDS, maxFlows);
     this.#idleMs = idleMs;
+    this.#stride = stride;
+    this.nextSeq = new Uint32Array(maxFlows);
+    this.windowLength = new Uint16Array(maxFlows);
+    this.arena = new Uint8Array(maxFlows * stride);
+    this.seen = new Float64Array(maxFlows);
+    this.lastSeen = new Float64Array(maxFlows);
+    this.#blocked = new Int32Array(maxFlows);
   }
 
-  /** The flow's state, unless it has been idle too long (then it is dropped here, lazily). */
-  get(key: string, now: number): FlowState | undefined {
-    const s = this.#flows.get(key);
-    if (s !== undefined && now - s.lastSeen > this.#idleMs) {
-      this.#flows.delete(key);
-      return undefined;
+  get stride(): number {
+    return this.#stride;
+  }
+
+  /** The flow's slot, or -1; a flow idle too long is dropped here, lazily. */
+  get(key: Uint32Array, now: number): number {
+    const s = this.find(key);
+    if (s < 0) return s;
+    if (now - this.lastSeen[s]! > this.#idleMs) {
+      this.delete(s);
+      return -1;
     }
+    this.touch(s);
     return s;
   }
 
   /** A flow begins at its SYN (nextSeq = ISN + 1) or, if we missed that, at the first segment seen. */
-  open(key: string, nextSeq: number, now: number): FlowState {
-    const s: FlowState = { nextSeq, window: EMPTY, windowLength: 0, seen: 0, lastSeen: now, blocked: null };
-    this.#flows.set(key, s);
+  open(key: Uint32Array, nextSeq: number, now: number): number {
+    let s = this.find(key);
+    if (s < 0) s = this.insert(key);
+    else this.touch(s);
+    this.nextSeq[s] = nextSeq;
+    this.windowLength[s] = 0;
+    this.seen[s] = 0;
+    this.lastSeen[s] = now;
+    this.#blocked[s] = 0;
     return s;
   }
 
-  close(key: string): void {
-    this.#flows.delete(key);
-  }
-
   sweep(now: number): void {
-    for (const [k, s] of this.#flows) if (now - s.lastSeen > this.#idleMs) this.#flows.delete(k);
+    for (const s of this.slots()) if (now - this.lastSeen[s]! > this.#idleMs) this.delete(s);
   }
 
-  get size(): number {
-    return this.#flows.size;
+  windowAt(slot: number): number {
+    return slot * this.#stride;
   }
 
-  get evictions(): number {
-    return this.#flows.evictions;
+  blocked(slot: number): Verdict | null {
+    const b = this.#blocked[slot]!;
+    return b === 0 ? null : this.#verdicts[b - 1]!;
   }
-}
 
-/** The window's bytes, as a view. */
-export function tailOf(s: FlowState): Buffer {
-  return s.window.subarray(0, s.windowLength);
-}
+  block(slot: number, v: Verdict): void {
+    let i = this.#verdicts.indexOf(v);
+    if (i < 0) i = this.#verdicts.push(v) - 1;
+    this.#blocked[slot] = i + 1;
+  }
 
-/**
- * Appends inspected bytes to the window, keeping the last `carry`. The window is allocated once
- * per flow (again only if a reload changes `carry`) and copied into: the packet's buffer goes back
- * to the kernel, and a stream of any length costs `carry` bytes.
- */
-export function remember(s: FlowState, data: Buffer, carry: number): void {
-  if (s.window.length !== carry) {
-    const w = carry > 0 ? Buffer.allocUnsafeSlow(carry) : EMPTY;
-    const keep = Math.min(s.windowLength, carry);
-    s.window.copy(w, 0, s.windowLength - keep, s.windowLength);
-    s.window = w;
-    s.windowLength = keep;
+  /**
+   * Appends inspected bytes (`length` of them from `start` in `buf`) to the window, keeping the
+   * last `carry` (at most the stride). Copied: the packet's buffer goes back to the kernel.
+   */
+  remember(slot: number, buf: Buffer, start: number, length: number, carry: number): void {
+    const keep = Math.min(carry, this.#stride);
+    if (keep === 0) return;
+    const w = slot * this.#stride;
+    if (length >= keep) {
+      buf.copy(this.arena, w, start + length - keep, start + length);
+      this.windowLength[slot] = keep;
+      return;
+    }
+    const had = this.windowLength[slot]!;
+    const old = Math.min(had, keep - length);
+    this.arena.copyWithin(w, w + had - old, w + had);
+    buf.copy(this.arena, w + old, start, start + length);
+    this.windowLength[slot] = old + length;
   }
-  if (carry === 0) return;
-  const w = s.window;
-  if (data.length >= carry) {
-    data.copy(w, 0, data.length - carry);
-    s.windowLength = carry;
-    return;
+
+  /** After a reload whose rules need another window size: each flow keeps what still fits. */
+  setStride(stride: number): void {
+    if (stride === this.#stride) return;
+    const arena = new Uint8Array(this.max * stride);
+    for (const s of this.slots()) {
+      const keep = Math.min(this.windowLength[s]!, stride);
+      const from = s * this.#stride + this.windowLength[s]! - keep;
+      arena.set(this.arena.subarray(from, from + keep), s * stride);
+      this.windowLength[s] = keep;
+    }
+    this.arena = arena;
+    this.#stride = stride;
   }
-  const keep = Math.min(s.windowLength, carry - data.length);
-  w.copy(w, 0, s.windowLength - keep, s.windowLength); // overlapping copy: Buffer#copy is a memmove
-  data.copy(w, keep);
-  s.windowLength = keep + data.length;
 }
 
 /** a - b in 32-bit sequence space, as a signed number. */

@@ -3,7 +3,7 @@
 // FIN/RST; UDP per datagram; direction; depth; blocked flows; log rules.
 import t from 'tap';
 import { PayloadMatcher } from '../../../../agent/src/engine/dpi/matcher.js';
-import { flowKey } from '../../../../agent/src/packet/flow.js';
+import { FLOW_WORDS, flowKeyAt } from '../../../../agent/src/packet/flow.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type Packet } from '../../../../agent/src/packet/types.js';
 import { parsePolicy } from '../../../../agent/src/policy/load.js';
 import type { PolicyInput } from '../../../../agent/src/policy/schema.js';
@@ -82,19 +82,26 @@ t.test('the window does not grow with the stream', async (t) => {
     seq += data.length;
   }
   t.equal(verdicts, 0);
-  const s = m.flows.get(flowKey(segment(seq, '')), 0);
-  t.equal(s?.window.length, '/etc/passwd'.length - 1, 'the window is carry bytes');
-  t.equal(s?.seen, 200_000);
+  const key = new Uint32Array(FLOW_WORDS);
+  flowKeyAt(key, 0, segment(seq, ''));
+  const s = m.flows.get(key, 0);
+  t.equal(m.flows.stride, '/etc/passwd'.length - 1, 'each window is carry bytes');
+  t.equal(m.flows.windowLength[s], '/etc/passwd'.length - 1, 'and this one is full');
+  t.equal(m.flows.seen[s], 200_000);
   t.equal(m.check(segment(seq, 'GET /etc/passwd'), 'inbound', true, 0)?.by.name, 'no-passwd', 'still inspecting');
 });
 
-t.test('the flow table is capped: the oldest flow loses its state', async (t) => {
+t.test('the flow table is capped: the least recently seen flow loses its state', async (t) => {
   const m = matcher(PASSWD, { maxFlows: 2, flowIdleMs: 300_000 });
-  for (const srcPort of [1, 2, 3]) m.check(segment(1000, 'GET /etc/pa', { srcPort }), 'inbound', true, 0);
+  m.check(segment(1000, 'GET /etc/pa', { srcPort: 1 }), 'inbound', true, 0);
+  m.check(segment(1000, 'GET /etc/pa', { srcPort: 2 }), 'inbound', true, 0);
+  m.check(segment(1011, 'x', { srcPort: 1 }), 'inbound', true, 0);
+  m.check(segment(1000, 'GET /etc/pa', { srcPort: 3 }), 'inbound', true, 0);
   t.equal(m.flows.size, 2);
   t.equal(m.flows.evictions, 1);
   t.equal(m.check(segment(1011, 'sswd', { srcPort: 3 }), 'inbound', true, 0)?.by.name, 'no-passwd', 'a kept flow still joins segments');
-  t.equal(m.check(segment(1011, 'sswd', { srcPort: 1 }), 'inbound', true, 0), null, 'the evicted one starts over (the documented limit)');
+  t.equal(m.check(segment(1012, 'sswd', { srcPort: 1 }), 'inbound', true, 0), null, 'flow 1, seen after flow 2, was kept (no match: its window ends in "x")');
+  t.equal(m.check(segment(1011, 'sswd', { srcPort: 2 }), 'inbound', true, 0), null, 'flow 2 was evicted and starts over (the documented limit)');
 });
 
 t.test('idle flows expire lazily', async (t) => {

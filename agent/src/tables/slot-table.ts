@@ -1,0 +1,188 @@
+// The engine's and the ban store's state tables: a hash from fixed-width keys (32-bit words) to
+// dense slot numbers, capped, with the least recently used entry making room at the cap. A table
+// keeps its values in typed-array columns indexed by slot (a subclass's own), so a hundred thousand
+// sources or flows cost a few megabytes in a handful of arrays, and nothing for the garbage
+// collector to trace, instead of an object and a string each.
+//
+// Open addressing with linear probing over an index of slot numbers; deletion shifts the probe
+// run back (no tombstones, so a flood of short-lived keys cannot slow lookups down). The hash is
+// seeded per table, so an attacker cannot choose sources that collide. Keys and columns are
+// allocated for `max` slots at once but the kernel backs only the pages written (slots are handed
+// out from the bottom, freed ones reused first), and the index starts small and doubles: an idle
+// agent holds little, and a growing table copies nothing but its index.
+import { randomInt } from 'node:crypto';
+
+const EMPTY = -1;
+const FIRST_INDEX = 128;
+
+export class SlotTable {
+  /** Words per key. */
+  readonly width: number;
+  readonly max: number;
+  /** Entries made room for at the cap. */
+  evictions = 0;
+  #size = 0;
+  readonly #keys: Uint32Array;
+  readonly #hashes: Uint32Array;
+  /** Recency list (head: least recent) over live slots; free slots chain through `next`. */
+  readonly #prev: Int32Array;
+  readonly #next: Int32Array;
+  #head = EMPTY;
+  #tail = EMPTY;
+  #free = EMPTY;
+  /** Slots ever handed out: every slot below is live or free. */
+  #used = 0;
+  #index = new Int32Array(FIRST_INDEX).fill(EMPTY);
+  #mask = FIRST_INDEX - 1;
+  readonly #seed = randomInt(2 ** 32 - 1) | 0;
+
+  constructor(width: number, max: number) {
+    if (!Number.isSafeInteger(width) || width < 1) throw new RangeError(`key width must be a positive integer (got ${width})`);
+    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`table size must be a positive integer (got ${max})`);
+    this.width = width;
+    this.max = max;
+    this.#keys = new Uint32Array(max * width);
+    this.#hashes = new Uint32Array(max);
+    this.#prev = new Int32Array(max);
+    this.#next = new Int32Array(max);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+
+  /** The slot holding `key` (its first `width` words from `at`), or -1. */
+  find(key: Uint32Array, at = 0): number {
+    if (this.#size === 0) return EMPTY;
+    const h = this.#hash(key, at);
+    const w = this.width;
+    for (let i = h & this.#mask; ; i = (i + 1) & this.#mask) {
+      const s = this.#index[i]!;
+      if (s === EMPTY) return EMPTY;
+      if (this.#hashes[s] === h && this.#equal(s * w, key, at)) return s;
+    }
+  }
+
+  /**
+   * A new slot for `key`, which must not be present (find first). At the cap the least recently
+   * used entry goes (the caller's columns for the new slot hold stale values: set them all).
+   */
+  insert(key: Uint32Array, at = 0): number {
+    if (this.#size >= this.max) {
+      this.evictions++;
+      this.delete(this.#head);
+    }
+    if (this.#size * 2 >= this.#index.length) this.#growIndex();
+    let s: number;
+    if (this.#free !== EMPTY) {
+      s = this.#free;
+      this.#free = this.#next[s]!;
+    } else {
+      s = this.#used++;
+    }
+    const w = this.width;
+    for (let i = 0; i < w; i++) this.#keys[s * w + i] = key[at + i]!;
+    const h = this.#hash(key, at);
+    this.#hashes[s] = h;
+    let i = h & this.#mask;
+    while (this.#index[i] !== EMPTY) i = (i + 1) & this.#mask;
+    this.#index[i] = s;
+    this.#link(s);
+    this.#size++;
+    return s;
+  }
+
+  /** Removes a live slot. */
+  delete(slot: number): void {
+    const mask = this.#mask;
+    let i = this.#hashes[slot]! & mask;
+    while (this.#index[i] !== slot) i = (i + 1) & mask;
+    // Backward shift: pull later members of the probe run into the hole.
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const s = this.#index[j]!;
+      if (s === EMPTY) break;
+      const home = this.#hashes[s]! & mask;
+      // s may move into the hole at i only if its home is not in (i, j] cyclically.
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        this.#index[i] = s;
+        i = j;
+      }
+    }
+    this.#index[i] = EMPTY;
+    this.#unlink(slot);
+    this.#next[slot] = this.#free;
+    this.#free = slot;
+    this.#size--;
+  }
+
+  /** Marks a slot as just used: the last to be evicted. */
+  touch(slot: number): void {
+    if (slot === this.#tail) return;
+    this.#unlink(slot);
+    this.#link(slot);
+  }
+
+  /** Live slots from least to most recently used. Deleting the slot just returned is allowed. */
+  *slots(): Generator<number> {
+    for (let s = this.#head; s !== EMPTY; ) {
+      const next = this.#next[s]!;
+      yield s;
+      s = next;
+    }
+  }
+
+  /** The key words of a live slot (a view: copy it to keep it). */
+  keyOf(slot: number): Uint32Array {
+    return this.#keys.subarray(slot * this.width, (slot + 1) * this.width);
+  }
+
+  clear(): void {
+    for (const s of this.slots()) this.delete(s);
+  }
+
+  /** Doubles the index (at most half full: short probe runs) and files every live slot again. */
+  #growIndex(): void {
+    const index = new Int32Array(this.#index.length * 2).fill(EMPTY);
+    const mask = index.length - 1;
+    for (let s = this.#head; s !== EMPTY; s = this.#next[s]!) {
+      let i = this.#hashes[s]! & mask;
+      while (index[i] !== EMPTY) i = (i + 1) & mask;
+      index[i] = s;
+    }
+    this.#index = index;
+    this.#mask = mask;
+  }
+
+  #hash(key: Uint32Array, at: number): number {
+    let h = this.#seed;
+    for (let i = 0; i < this.width; i++) {
+      h = Math.imul(h ^ key[at + i]!, 0x9e3779b1);
+      h ^= h >>> 16;
+    }
+    h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
+    return (h ^ (h >>> 16)) >>> 0;
+  }
+
+  #equal(base: number, key: Uint32Array, at: number): boolean {
+    for (let i = 0; i < this.width; i++) if (this.#keys[base + i] !== key[at + i]) return false;
+    return true;
+  }
+
+  #link(s: number): void {
+    this.#prev[s] = this.#tail;
+    this.#next[s] = EMPTY;
+    if (this.#tail === EMPTY) this.#head = s;
+    else this.#next[this.#tail] = s;
+    this.#tail = s;
+  }
+
+  #unlink(s: number): void {
+    const p = this.#prev[s]!;
+    const n = this.#next[s]!;
+    if (p === EMPTY) this.#head = n;
+    else this.#next[p] = n;
+    if (n === EMPTY) this.#tail = p;
+    else this.#prev[n] = p;
+  }
+}
