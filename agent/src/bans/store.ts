@@ -1,7 +1,13 @@
 // Bans: who is banned, until when, why; escalation for repeat offenders; the allowlist. The store
 // decides; the kernel set enforces (writes are batched, so a flood from many sources costs one
 // `ipset restore` per batch, not one process per ban); the state file survives restarts.
+//
+// Bans and offenders live in two state tables (tables/slot-table.ts): a hundred thousand bans
+// cost a few megabytes. BanEntry objects are made only for those who ask (list, the state file).
+import { isIP } from 'node:net';
 import type { Family } from '../kernel/names.js';
+import { ADDRESS_WORDS, addressKey, addressText, familyOfKey } from '../tables/address-key.js';
+import { SlotTable } from '../tables/slot-table.js';
 
 export interface BanEntry {
   address: string;
@@ -20,15 +26,13 @@ export interface BanKernel {
   del(address: string, family: Family): Promise<void>;
 }
 
-export interface BanStateFile {
-  load(): Promise<unknown>;
-  save(state: BanState): Promise<void>;
-}
+/** What the state file holds, one record each: running bans and remembered offenders. */
+export type BanRecord = ({ type: 'ban' } & BanEntry) | { type: 'offender'; address: string; count: number; last: number };
 
-export interface BanState {
-  version: 1;
-  bans: BanEntry[];
-  offenders: Array<{ address: string; count: number; last: number }>;
+export interface BanStateFile {
+  /** The records saved last (none when there is no file). */
+  load(): AsyncIterable<unknown>;
+  save(records: Iterable<BanRecord>): Promise<void>;
 }
 
 export interface BanSettings {
@@ -47,13 +51,62 @@ export type BanResult =
 /** ipset's largest timeout (seconds): longer bans are clamped to it. */
 export const MAX_KERNEL_TIMEOUT_S = 2_147_483;
 
+/** The most bans and offenders the tables ever hold (the schema's largest bans.maxEntries). */
+const TABLE_MAX = 1_000_000;
+
 export function familyOf(address: string): Family {
   return address.includes(':') ? 6 : 4;
 }
 
+class BanTable extends SlotTable {
+  readonly since = new Float64Array(TABLE_MAX);
+  readonly until = new Float64Array(TABLE_MAX);
+  readonly offense = new Uint32Array(TABLE_MAX);
+  // Shared strings (a detector's reason, a rule's name): a pointer each.
+  readonly reason: string[] = [];
+  readonly by: string[] = [];
+
+  constructor() {
+    super(ADDRESS_WORDS, TABLE_MAX);
+  }
+
+  entry(s: number): BanEntry {
+    const key = this.keyOf(s);
+    return { address: addressText(key), family: familyOfKey(key), since: this.since[s]!, until: this.until[s]!, reason: this.reason[s]!, by: this.by[s]!, offense: this.offense[s]! };
+  }
+
+  set(key: Uint32Array, e: Omit<BanEntry, 'address' | 'family'>): number {
+    let s = this.find(key);
+    if (s < 0) s = this.insert(key);
+    this.since[s] = e.since;
+    this.until[s] = e.until;
+    this.offense[s] = e.offense;
+    this.reason[s] = e.reason;
+    this.by[s] = e.by;
+    return s;
+  }
+}
+
+class OffenderTable extends SlotTable {
+  readonly count = new Uint32Array(TABLE_MAX);
+  readonly last = new Float64Array(TABLE_MAX);
+
+  constructor() {
+    super(ADDRESS_WORDS, TABLE_MAX);
+  }
+
+  set(key: Uint32Array, count: number, last: number): void {
+    let s = this.find(key);
+    if (s < 0) s = this.insert(key);
+    else this.touch(s);
+    this.count[s] = count;
+    this.last[s] = last;
+  }
+}
+
 export class BanStore {
-  readonly #bans = new Map<string, BanEntry>();
-  readonly #offenders = new Map<string, { count: number; last: number }>();
+  readonly #bans = new BanTable();
+  readonly #offenders = new OffenderTable();
   readonly #kernel: BanKernel;
   readonly #file: BanStateFile;
   readonly #now: () => number;
@@ -77,9 +130,13 @@ export class BanStore {
 
   /** The escalated length of the next ban for this address, ms. */
   nextDuration(address: string, base: number | null, now = this.#now()): { ms: number; offense: number } {
+    return this.#nextDuration(addressKey(address), base, now);
+  }
+
+  #nextDuration(key: Uint32Array, base: number | null, now: number): { ms: number; offense: number } {
     const { factor, max, memory } = this.#settings.escalation;
-    const o = this.#offenders.get(address);
-    const offense = o && now - o.last <= memory ? o.count + 1 : 1;
+    const o = this.#offenders.find(key);
+    const offense = o >= 0 && now - this.#offenders.last[o]! <= memory ? this.#offenders.count[o]! + 1 : 1;
     const ms = Math.min((base ?? this.#settings.duration) * factor ** (offense - 1), Math.max(max, base ?? 0), MAX_KERNEL_TIMEOUT_S * 1000);
     return { ms, offense };
   }
@@ -87,36 +144,46 @@ export class BanStore {
   ban(address: string, opts: { durationMs: number | null; reason: string; by: string; escalate?: boolean }): BanResult {
     if (this.#settings.isAllowlisted(address)) return { kind: 'allowlisted' };
     const now = this.#now();
-    const current = this.#bans.get(address);
-    if (current && current.until > now && opts.escalate !== false) return { kind: 'already', entry: current };
-    const { ms, offense } = opts.escalate === false
-      ? { ms: Math.min(opts.durationMs ?? this.#settings.duration, MAX_KERNEL_TIMEOUT_S * 1000), offense: (this.#offenders.get(address)?.count ?? 0) + 1 }
-      : this.nextDuration(address, opts.durationMs, now);
-    if (!current && this.#bans.size >= this.#settings.maxEntries) this.#evictSoonest();
-    const entry: BanEntry = { address, family: familyOf(address), since: now, until: now + ms, reason: opts.reason, by: opts.by, offense };
-    this.#bans.set(address, entry);
-    this.#offenders.set(address, { count: offense, last: now });
+    const key = addressKey(address);
+    const b = this.#bans;
+    const current = b.find(key);
+    if (current >= 0 && b.until[current]! > now && opts.escalate !== false) return { kind: 'already', entry: b.entry(current) };
+    let ms: number;
+    let offense: number;
+    if (opts.escalate === false) {
+      const o = this.#offenders.find(key);
+      ms = Math.min(opts.durationMs ?? this.#settings.duration, MAX_KERNEL_TIMEOUT_S * 1000);
+      offense = (o >= 0 ? this.#offenders.count[o]! : 0) + 1;
+    } else {
+      ({ ms, offense } = this.#nextDuration(key, opts.durationMs, now));
+    }
+    if (current < 0 && b.size >= this.#settings.maxEntries) this.#evictSoonest();
+    const s = b.set(key, { since: now, until: now + ms, reason: opts.reason, by: opts.by, offense });
+    this.#offenders.set(key, offense, now);
+    const entry = b.entry(s);
     this.#toKernel(entry, now);
     this.#scheduleSave();
     return { kind: 'banned', entry };
   }
 
   async unban(address: string): Promise<boolean> {
-    const had = this.#bans.delete(address);
+    const s = this.#bans.find(addressKey(address));
+    if (s >= 0) this.#bans.delete(s);
     await this.#kernel.del(address, familyOf(address));
     this.#scheduleSave();
-    return had;
+    return s >= 0;
   }
 
   /** Live bans, soonest expiry first; expired ones are dropped (the kernel expired them already). */
   list(): BanEntry[] {
     this.sweep();
-    return [...this.#bans.values()].sort((a, b) => a.until - b.until);
+    return [...this.#bans.slots()].map((s) => this.#bans.entry(s)).sort((a, b) => a.until - b.until);
   }
 
-  has(address: string): boolean {
-    const e = this.#bans.get(address);
-    return e !== undefined && e.until > this.#now();
+  /** How many bans are running. */
+  count(): number {
+    this.sweep();
+    return this.#bans.size;
   }
 
   get size(): number {
@@ -125,27 +192,24 @@ export class BanStore {
 
   sweep(now = this.#now()): void {
     let changed = false;
-    for (const [a, e] of this.#bans) {
-      if (e.until <= now) {
-        this.#bans.delete(a);
+    const b = this.#bans;
+    for (const s of b.slots()) {
+      if (b.until[s]! <= now) {
+        b.delete(s);
         changed = true;
       }
     }
-    for (const [a, o] of this.#offenders) {
-      if (now - o.last > this.#settings.escalation.memory) this.#offenders.delete(a);
-    }
+    const o = this.#offenders;
+    for (const s of o.slots()) if (now - o.last[s]! > this.#settings.escalation.memory) o.delete(s);
     if (changed) this.#scheduleSave();
   }
 
   /** At start: bring back the bans still running from the state file, into the kernel too. */
   async restore(): Promise<number> {
-    const state = parseState(await this.#file.load());
     const now = this.#now();
-    for (const o of state.offenders) this.#offenders.set(o.address, { count: o.count, last: o.last });
-    for (const e of state.bans) {
-      if (e.until <= now || this.#settings.isAllowlisted(e.address)) continue;
-      this.#bans.set(e.address, e);
-      this.#toKernel(e, now);
+    for await (const r of this.#file.load()) {
+      if (isOffender(r)) this.#offenders.set(addressKey(r.address), r.count, r.last);
+      else if (isBan(r) && r.until > now && !this.#settings.isAllowlisted(r.address)) this.#toKernel(this.#bans.entry(this.#bans.set(addressKey(r.address), r)), now);
     }
     await this.flushed();
     return this.#bans.size;
@@ -159,9 +223,10 @@ export class BanStore {
     const now = this.#now();
     let adopted = 0;
     for (const k of kernelBans) {
-      if (this.#bans.has(k.address) || k.secondsLeft <= 0) continue;
-      const offense = this.#offenders.get(k.address)?.count ?? 1;
-      this.#bans.set(k.address, { address: k.address, family: k.family, since: now, until: now + k.secondsLeft * 1000, reason: 'found in the kernel ban set at start', by: 'kernel', offense });
+      const key = addressKey(k.address);
+      if (this.#bans.find(key) >= 0 || k.secondsLeft <= 0) continue;
+      const o = this.#offenders.find(key);
+      this.#bans.set(key, { since: now, until: now + k.secondsLeft * 1000, reason: 'found in the kernel ban set at start', by: 'kernel', offense: o >= 0 ? this.#offenders.count[o]! : 1 });
       adopted++;
     }
     if (adopted > 0) this.#scheduleSave();
@@ -177,19 +242,40 @@ export class BanStore {
     if (this.#saveTimer) clearTimeout(this.#saveTimer);
     this.#saveTimer = null;
     this.sweep();
-    await this.#file.save({
-      version: 1,
-      bans: [...this.#bans.values()],
-      offenders: [...this.#offenders].map(([address, o]) => ({ address, ...o })),
-    });
+    await this.#file.save(this.#snapshot());
+  }
+
+  /**
+   * The records as they are now, made one at a time while the file is written: the columns are
+   * copied first (the tables change while the write awaits), the objects and strings come later.
+   */
+  #snapshot(): Iterable<BanRecord> {
+    const b = this.#bans;
+    const o = this.#offenders;
+    const bans = Int32Array.from(b.slots());
+    const offenders = Int32Array.from(o.slots());
+    const keys = new Uint32Array((bans.length + offenders.length) * ADDRESS_WORDS);
+    [...bans, ...offenders].forEach((slot, i) => keys.set((i < bans.length ? b : o).keyOf(slot), i * ADDRESS_WORDS));
+    const pick = <T>(column: ArrayLike<T>, slots: Int32Array) => Array.from(slots, (slot) => column[slot]!);
+    const [since, until, offense, reason, by] = [pick(b.since, bans), pick(b.until, bans), pick(b.offense, bans), pick(b.reason, bans), pick(b.by, bans)];
+    const [count, last] = [pick(o.count, offenders), pick(o.last, offenders)];
+    return (function* (): Generator<BanRecord> {
+      for (let i = 0; i < bans.length; i++) {
+        const at = i * ADDRESS_WORDS;
+        yield { type: 'ban', address: addressText(keys, at), family: familyOfKey(keys, at), since: since[i]!, until: until[i]!, reason: reason[i]!, by: by[i]!, offense: offense[i]! };
+      }
+      for (let i = 0; i < offenders.length; i++) yield { type: 'offender', address: addressText(keys, (bans.length + i) * ADDRESS_WORDS), count: count[i]!, last: last[i]! };
+    })();
   }
 
   #evictSoonest(): void {
-    let soonest: BanEntry | undefined;
-    for (const e of this.#bans.values()) if (!soonest || e.until < soonest.until) soonest = e;
-    if (!soonest) return;
-    this.#bans.delete(soonest.address);
-    this.#kernel.del(soonest.address, soonest.family).catch(this.#onError);
+    const b = this.#bans;
+    let soonest = -1;
+    for (const s of b.slots()) if (soonest < 0 || b.until[s]! < b.until[soonest]!) soonest = s;
+    if (soonest < 0) return;
+    const { address, family } = b.entry(soonest);
+    b.delete(soonest);
+    this.#kernel.del(address, family).catch(this.#onError);
   }
 
   #toKernel(e: BanEntry, now: number): void {
@@ -215,15 +301,14 @@ export class BanStore {
   }
 }
 
-function parseState(raw: unknown): BanState {
-  const empty: BanState = { version: 1, bans: [], offenders: [] };
-  if (!raw || typeof raw !== 'object' || (raw as BanState).version !== 1) return empty;
-  const s = raw as BanState;
-  const isEntry = (e: BanEntry) =>
-    e && typeof e.address === 'string' && (e.family === 4 || e.family === 6) && Number.isFinite(e.until) && Number.isFinite(e.since);
-  return {
-    version: 1,
-    bans: Array.isArray(s.bans) ? s.bans.filter(isEntry) : [],
-    offenders: Array.isArray(s.offenders) ? s.offenders.filter((o) => o && typeof o.address === 'string' && Number.isFinite(o.count) && Number.isFinite(o.last)) : [],
-  };
+const isAddress = (a: unknown): a is string => typeof a === 'string' && (isIP(a) !== 0);
+
+function isBan(r: unknown): r is BanEntry {
+  const e = r as BanEntry & { type?: unknown };
+  return !!e && e.type === 'ban' && isAddress(e.address) && Number.isFinite(e.until) && Number.isFinite(e.since) && Number.isSafeInteger(e.offense) && typeof e.reason === 'string' && typeof e.by === 'string';
+}
+
+function isOffender(r: unknown): r is { address: string; count: number; last: number } {
+  const o = r as { type?: unknown; address?: unknown; count?: unknown; last?: unknown };
+  return !!o && o.type === 'offender' && isAddress(o.address) && Number.isSafeInteger(o.count) && Number.isFinite(o.last);
 }

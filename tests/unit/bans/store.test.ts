@@ -1,16 +1,16 @@
 // The ban store with a fake kernel, file and clock: escalation, allowlist, expiry, capacity,
 // batching of kernel writes, and restore from the state file.
 import t from 'tap';
-import { BanStore, type BanKernel, type BanSettings, type BanState } from '../../../agent/src/bans/store.js';
+import { BanStore, type BanKernel, type BanRecord, type BanSettings } from '../../../agent/src/bans/store.js';
 import { allowlistMatcher } from '../../../agent/src/bans/allowlist.js';
 import { parseCidr } from '../../../agent/src/policy/units.js';
 
 const H = 3_600_000;
 
-function fixture(over: Partial<BanSettings> = {}, saved: unknown = null) {
+function fixture(over: Partial<BanSettings> = {}, saved: unknown[] = []) {
   let now = 1_000_000;
   const calls: Array<{ op: string; entries?: unknown; address?: string }> = [];
-  let file: unknown = saved;
+  let file: unknown[] = saved;
   const kernel: BanKernel = {
     add: async (entries) => void calls.push({ op: 'add', entries: entries.map((e) => `${e.address}/${e.seconds}`) }),
     del: async (address) => void calls.push({ op: 'del', address }),
@@ -23,10 +23,23 @@ function fixture(over: Partial<BanSettings> = {}, saved: unknown = null) {
     ...over,
   };
   const store = new BanStore(
-    { kernel, file: { load: async () => file, save: async (s: BanState) => void (file = s) }, now: () => now, onError: (e) => { throw e; } },
+    {
+      kernel,
+      file: {
+        load: async function* () {
+          yield* file;
+        },
+        save: async (records: Iterable<BanRecord>) => void (file = [...records]),
+      },
+      now: () => now,
+      onError: (e) => {
+        throw e;
+      },
+    },
     settings,
   );
-  return { store, calls, tick: (ms: number) => (now += ms), file: () => file as BanState };
+  const has = (address: string) => store.list().some((b) => b.address === address);
+  return { store, calls, has, tick: (ms: number) => (now += ms), file: () => file as BanRecord[] };
 }
 
 t.test('escalation: each repeat within memory doubles, capped at max; forgotten after memory', async (t) => {
@@ -80,7 +93,8 @@ t.test('capacity: at maxEntries the ban expiring soonest makes room', async (t) 
   for (let i = 1; i <= 15; i++) f.store.ban(`192.0.2.${i}`, { durationMs: null, reason: 'x', by: 'd' });
   f.store.ban('192.0.2.200', { durationMs: null, reason: 'x', by: 'd' });
   t.equal(f.store.size, 16);
-  t.notOk(f.store.has('192.0.2.100'), 'the soonest-expiring was evicted');
+  t.notOk(f.has('192.0.2.100'), 'the soonest-expiring was evicted');
+  t.ok(f.has('192.0.2.200'), 'the new one is in');
   t.ok(f.calls.some((c) => c.op === 'del' && c.address === '192.0.2.100'), 'and removed from the kernel');
 });
 
@@ -98,21 +112,28 @@ t.test('save and restore: running bans and offence history come back; expired an
   f.store.ban('192.0.2.7', { durationMs: 1000, reason: 'x', by: 'd', escalate: false });
   await f.store.save();
   const saved = f.file();
-  saved.bans.push({ address: '127.0.0.5', family: 4, since: 0, until: Number.MAX_SAFE_INTEGER, reason: 'x', by: 'd', offense: 1 });
+  t.same(saved.map((r) => `${r.type} ${r.address}`), ['ban 192.0.2.6', 'ban 192.0.2.7', 'offender 192.0.2.6', 'offender 192.0.2.7']);
+  t.match(saved[0], { family: 4, reason: 'x', by: 'd', offense: 1, until: 1_000_000 + H });
+  saved.push({ type: 'ban', address: '127.0.0.5', family: 4, since: 0, until: Number.MAX_SAFE_INTEGER, reason: 'x', by: 'd', offense: 1 });
   const g = fixture({}, saved);
   g.tick(5000);
   t.equal(await g.store.restore(), 1, 'one ban restored');
-  t.ok(g.store.has('192.0.2.6'));
+  t.ok(g.has('192.0.2.6'));
+  const { type: _, ...entry } = saved[0] as BanRecord & { type: 'ban' };
+  t.same(g.store.list()[0], entry, 'as it was saved');
   t.match(g.calls.find((c) => c.op === 'add'), { entries: [/^192\.0\.2\.6\/\d+$/] }, 'back in the kernel with the time left');
   const next = g.store.ban('192.0.2.7', { durationMs: null, reason: 'x', by: 'd' });
   t.equal(next.kind === 'banned' && next.entry.offense, 2, 'offence history survived');
 });
 
-t.test('a corrupt state file restores nothing and breaks nothing', async (t) => {
-  for (const bad of [null, 'text', { version: 9 }, { version: 1, bans: 'x' }, { version: 1, bans: [{ address: 1 }] }]) {
-    const f = fixture({}, bad);
-    t.equal(await f.store.restore(), 0);
+t.test('records that are not bans or offenders restore nothing and break nothing', async (t) => {
+  const ok = { type: 'ban', address: '192.0.2.1', family: 4, since: 0, until: Number.MAX_SAFE_INTEGER, reason: 'x', by: 'd', offense: 1 };
+  const bad: unknown[] = [null, 'text', 7, { ...ok, type: 'other' }, { ...ok, address: 1 }, { ...ok, address: 'not-an-ip' }, { ...ok, until: 'later' }, { ...ok, offense: 1.5 }, { type: 'offender', address: '192.0.2.1', count: 'x', last: 0 }];
+  for (const r of bad) {
+    const f = fixture({}, [r]);
+    t.equal(await f.store.restore(), 0, JSON.stringify(r));
   }
+  t.equal(await fixture({}, [...bad, ok]).store.restore(), 1, 'the good one among them is restored');
 });
 
 t.test('bans the kernel still holds after a crash are adopted, once', async (t) => {
