@@ -1,7 +1,9 @@
 // The NFQUEUE consumer behind agent/src/queue/native.ts. Per wake-up of the socket it drains every
-// waiting packet (non-blocking recv until EAGAIN), hands JavaScript one batch (the packets' bytes
-// in one Buffer, their metadata in a shared Uint32Array), reads the verdicts back from a shared
-// Uint8Array, and sends them, one batch verdict per run of consecutive equal verdicts.
+// waiting packet (recvmmsg, many messages per system call, until EAGAIN), hands JavaScript one
+// batch (the packets' bytes in one Buffer, their metadata in a shared Uint32Array), reads the
+// verdicts back from a shared Uint8Array, and sends them, one batch verdict per run of consecutive
+// equal verdicts. The three arrays are made once and shared for the queue's life: a batch
+// allocates nothing, and JavaScript must not keep a view of a packet past its callback.
 #include <napi.h>
 #include <uv.h>
 
@@ -26,6 +28,10 @@ constexpr uint32_t FLAG_INBOUND = 1;
 // Verdict codes written by native.ts.
 constexpr uint8_t V_DROP = 0, V_ACCEPT = 1, V_REJECT = 2;
 constexpr size_t RECV_SIZE = 0x10000 + 4096;
+// Messages per recvmmsg: each has its own receive buffer (only the bytes written become resident).
+constexpr unsigned RECV_BATCH = 32;
+// Packet bytes per batch handed to JavaScript; a batch is delivered early if the next would not fit.
+constexpr size_t BATCH_BYTES = 1 << 20;
 constexpr int RCVBUF_BYTES = 8 << 20;
 
 class Queue : public Napi::ObjectWrap<Queue> {
@@ -79,8 +85,10 @@ class Queue : public Napi::ObjectWrap<Queue> {
     }
     metaArray_ = Napi::Persistent(Napi::Uint32Array::New(env, maxBatch_ * META_WORDS));
     verdictArray_ = Napi::Persistent(Napi::Uint8Array::New(env, maxBatch_));
+    batchBuffer_ = Napi::Persistent(Napi::Buffer<uint8_t>::New(env, BATCH_BYTES));
     meta_ = metaArray_.Value().Data();
     verdicts_ = verdictArray_.Value().Data();
+    batch_ = batchBuffer_.Value().Data();
     info.This().As<Napi::Object>().Set("meta", metaArray_.Value());
     info.This().As<Napi::Object>().Set("verdicts", verdictArray_.Value());
 
@@ -115,7 +123,13 @@ class Queue : public Napi::ObjectWrap<Queue> {
     // fail-open, accepts the packets. recv must not fail for it.
     int one = 1;
     setsockopt(fd_, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof one);
-    recvBuf_.resize(RECV_SIZE);
+    recvBuf_.resize(RECV_SIZE * RECV_BATCH);
+    for (unsigned i = 0; i < RECV_BATCH; i++) {
+      iov_[i] = {recvBuf_.data() + i * RECV_SIZE, RECV_SIZE};
+      msgs_[i] = {};
+      msgs_[i].msg_hdr.msg_iov = &iov_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+    }
     return nullptr;
   }
 
@@ -136,9 +150,11 @@ class Queue : public Napi::ObjectWrap<Queue> {
     m[1] = nfq_get_nfmark(nfa);
     // Packets from the INPUT hook carry an input device; OUTPUT ones only an output device.
     m[2] = nfq_get_indev(nfa) != 0 ? FLAG_INBOUND : 0;
-    m[3] = static_cast<uint32_t>(q->batch_.size());
+    m[3] = static_cast<uint32_t>(q->used_);
     m[4] = static_cast<uint32_t>(len);
-    q->batch_.insert(q->batch_.end(), data, data + len);
+    // Room was made before the message was parsed (Drain): a payload is shorter than its message.
+    memcpy(q->batch_ + q->used_, data, len);
+    q->used_ += len;
     q->count_++;
     return 0;
   }
@@ -150,29 +166,27 @@ class Queue : public Napi::ObjectWrap<Queue> {
 
   void Drain() {
     Napi::HandleScope scope(env_);
-    for (;;) {
-      bool more = true;
-      while (count_ < maxBatch_) {
-        ssize_t n = recv(fd_, recvBuf_.data(), recvBuf_.size(), MSG_DONTWAIT);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          more = false;  // EAGAIN, or an error the next wake-up will see again
-          break;
-        }
-        nfq_handle_packet(h_, reinterpret_cast<char*>(recvBuf_.data()), static_cast<int>(n));
+    while (h_) {
+      int n = recvmmsg(fd_, msgs_, RECV_BATCH, MSG_DONTWAIT, nullptr);
+      if (n < 0 && errno == EINTR) continue;
+      // EAGAIN (drained), or an error the next wake-up will see again.
+      if (n <= 0) break;
+      for (int i = 0; i < n && h_; i++) {
+        size_t len = msgs_[i].msg_len;
+        if (count_ == maxBatch_ || used_ + len > BATCH_BYTES) Deliver();
+        if (h_) nfq_handle_packet(h_, reinterpret_cast<char*>(iov_[i].iov_base), static_cast<int>(len));
       }
-      if (count_ > 0) Deliver();
-      if (!more || !h_) return;
+      if (static_cast<unsigned>(n) < RECV_BATCH) break;
     }
+    if (count_ > 0 && h_) Deliver();
   }
 
   void Deliver() {
     uint32_t count = count_;
     memset(verdicts_, failVerdict_, count);
-    Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::Copy(env_, batch_.data(), batch_.size());
-    batch_.clear();
+    used_ = 0;
     count_ = 0;
-    onBatch_.MakeCallback(Value(), {data, Napi::Number::New(env_, count)}, *asyncContext_);
+    onBatch_.MakeCallback(Value(), {batchBuffer_.Value(), Napi::Number::New(env_, count)}, *asyncContext_);
     Napi::Error pending;
     if (env_.IsExceptionPending()) pending = env_.GetAndClearPendingException();
     if (h_) SendVerdicts(count);  // close() from the callback already let the kernel release them
@@ -220,13 +234,18 @@ class Queue : public Napi::ObjectWrap<Queue> {
   int fd_ = -1;
   uint32_t num_ = 0, maxBatch_ = 0, rejectMark_ = 0, markMask_ = 0, count_ = 0;
   uint8_t failVerdict_ = V_DROP;
-  std::vector<uint8_t> recvBuf_, batch_;
+  std::vector<uint8_t> recvBuf_;
+  mmsghdr msgs_[RECV_BATCH];
+  iovec iov_[RECV_BATCH];
+  uint8_t* batch_ = nullptr;
+  size_t used_ = 0;
   uint32_t* meta_ = nullptr;
   uint8_t* verdicts_ = nullptr;
   Napi::FunctionReference onBatch_;
   std::unique_ptr<Napi::AsyncContext> asyncContext_;
   Napi::Reference<Napi::Uint32Array> metaArray_;
   Napi::Reference<Napi::Uint8Array> verdictArray_;
+  Napi::Reference<Napi::Buffer<uint8_t>> batchBuffer_;
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
