@@ -88,7 +88,7 @@ stdenv.mkDerivation {
     cp -r agent/dist $out/lib/vpsfw/agent/
     install -Dm755 agent/native/build/Release/vpsfw_queue.node $out/lib/vpsfw/agent/native/build/Release/vpsfw_queue.node
     makeWrapper ${lib.getExe nodejs} $out/bin/vpsfw \
-      --add-flags $out/lib/vpsfw/bin/vpsfw.js \
+      --add-flags "${lib.escapeShellArgs (lib.importJSON ../agent/packaging/node-options.json).flags} $out/lib/vpsfw/bin/vpsfw.js" \
       --prefix PATH : ${
         lib.makeBinPath [
           iptables

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Prints the vpsfw systemd unit for a given node binary, install prefix and policy path, with the
-// hardening from hardening.json (the file the NixOS module reads too). Used by ubuntu/install.sh.
+// hardening from hardening.json and Node's flags from node-options.json (the files the NixOS
+// module and package read too). Used by ubuntu/install.sh.
 //   node unit.mjs --node /usr/bin/node --prefix /opt/vpsfw --policy /etc/vpsfw/policy.json
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ for (const k of ['node', 'prefix', 'policy']) {
 }
 
 const hardening = JSON.parse(readFileSync(new URL('./hardening.json', import.meta.url), 'utf8'));
+const { flags } = JSON.parse(readFileSync(new URL('./node-options.json', import.meta.url), 'utf8'));
 
 /** systemd's value syntax: booleans as yes/no, lists space-separated (one line per list item for filters). */
 function lines(key, value) {
@@ -38,7 +40,7 @@ Conflicts=shutdown.target
 
 [Service]
 Type=exec
-ExecStart=${values.node} ${values.prefix}/bin/vpsfw.js run --policy ${values.policy}
+ExecStart=${values.node} ${flags.join(' ')} ${values.prefix}/bin/vpsfw.js run --policy ${values.policy}
 # "Started" means the rules are in force: the agent opens its control socket last.
 ExecStartPost=/bin/sh -c 'while [ ! -S /run/vpsfw/control.sock ]; do kill -0 $MAINPID || exit 1; sleep 0.1; done'
 ExecReload=/bin/kill -HUP $MAINPID

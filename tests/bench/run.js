@@ -8,6 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { AGENT_NODE_FLAGS } from '../../agent/dist/demo/agent-process.js';
 import { makeLab } from '../../agent/dist/demo/lab.js';
 import { startService } from '../../agent/dist/demo/probes.js';
 import { candidatePaths } from '../../agent/dist/queue/native-binding.js';
@@ -30,7 +31,7 @@ const nativeBuilt = candidatePaths().some((p) => existsSync(p));
 
 const node = process.execPath;
 const consumer = (kind) => [node, join(here, 'consumer.js'), kind, '0', MAXLEN];
-const agent = (backend, work) => [node, join(here, 'agent.js'), backend, join(work, 'policy.json'), join(work, 'control.sock'), join(work, 'state')];
+const agent = (backend, work) => [node, ...AGENT_NODE_FLAGS, join(here, 'agent.js'), backend, join(work, 'policy.json'), join(work, 'control.sock'), join(work, 'state')];
 
 /** The UDP rows: what stands between the flood and the server's UDP layer. */
 const rows = [

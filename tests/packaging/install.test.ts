@@ -51,7 +51,7 @@ t.test('install, verify, score, re-run, uninstall', async (t) => {
   t.equal(first.code, 0, first.out);
   const unitPath = join(root, 'etc/systemd/system/vpsfw.service');
   const unit = readFileSync(unitPath, 'utf8');
-  t.match(unit, /ExecStart=\S*node \/opt\/vpsfw\/bin\/vpsfw\.js run --policy \/etc\/vpsfw\/policy\.json/);
+  t.match(unit, /ExecStart=\S*node --max-semi-space-size=1 \/opt\/vpsfw\/bin\/vpsfw\.js run --policy \/etc\/vpsfw\/policy\.json/, 'with the flags of node-options.json');
   for (const [key, value] of Object.entries(HARDENING)) {
     if (key.startsWith('_')) continue;
     t.match(unit, new RegExp(`^${key}=`, 'm'), `unit sets ${key}=${JSON.stringify(value)}`);

@@ -1,13 +1,15 @@
 // Runs `vpsfw run` inside a namespace as a child process and reads its JSON event lines: used by
 // the demo and the end-to-end tests alike.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 export const VPSFW_BIN = fileURLToPath(new URL('../../../bin/vpsfw.js', import.meta.url));
+/** Node's flags for the agent, as the installed units give them. */
+export const AGENT_NODE_FLAGS: string[] = JSON.parse(readFileSync(new URL('../../packaging/node-options.json', import.meta.url), 'utf8')).flags;
 
 export interface AgentEvent {
   event?: string;
@@ -45,7 +47,7 @@ export async function startAgent(opts: AgentStart): Promise<AgentProcess> {
   const controlPath = join(work, 'control.sock');
   const policyPath = join(work, 'policy.json');
   writeFileSync(policyPath, JSON.stringify(opts.policy));
-  const child = spawn('ip', ['netns', 'exec', opts.ns, process.execPath, VPSFW_BIN, 'run', '--policy', policyPath, '--control', controlPath, '--state-dir', stateDir, ...(opts.extraArgs ?? [])], {
+  const child = spawn('ip', ['netns', 'exec', opts.ns, process.execPath, ...AGENT_NODE_FLAGS, VPSFW_BIN, 'run', '--policy', policyPath, '--control', controlPath, '--state-dir', stateDir, ...(opts.extraArgs ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const events: AgentEvent[] = [];
