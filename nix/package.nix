@@ -17,6 +17,8 @@
 assert lib.assertMsg (lib.versionAtLeast nodejs.version "20") "vpsfw needs Node.js 20 or later (got ${nodejs.version})";
 let
   manifest = lib.importJSON ../package.json;
+  # Node's flags and environment for the agent (the Ubuntu unit reads the same file).
+  nodeOptions = lib.importJSON ../agent/packaging/node-options.json;
   npmDeps = callPackage ./npm-deps.nix { inherit nodejs; };
 in
 stdenv.mkDerivation {
@@ -88,7 +90,8 @@ stdenv.mkDerivation {
     cp -r agent/dist $out/lib/vpsfw/agent/
     install -Dm755 agent/native/build/Release/vpsfw_queue.node $out/lib/vpsfw/agent/native/build/Release/vpsfw_queue.node
     makeWrapper ${lib.getExe nodejs} $out/bin/vpsfw \
-      --add-flags "${lib.escapeShellArgs (lib.importJSON ../agent/packaging/node-options.json).flags} $out/lib/vpsfw/bin/vpsfw.js" \
+      --add-flags "${lib.escapeShellArgs nodeOptions.flags} $out/lib/vpsfw/bin/vpsfw.js" \
+      ${lib.concatStringsSep " " (lib.mapAttrsToList (k: v: "--set ${k} ${v}") nodeOptions.environment)} \
       --prefix PATH : ${
         lib.makeBinPath [
           iptables

@@ -15,7 +15,7 @@ for (const k of ['node', 'prefix', 'policy']) {
 }
 
 const hardening = JSON.parse(readFileSync(new URL('./hardening.json', import.meta.url), 'utf8'));
-const { flags } = JSON.parse(readFileSync(new URL('./node-options.json', import.meta.url), 'utf8'));
+const { flags, environment } = JSON.parse(readFileSync(new URL('./node-options.json', import.meta.url), 'utf8'));
 
 /** systemd's value syntax: booleans as yes/no, lists space-separated (one line per list item for filters). */
 function lines(key, value) {
@@ -40,6 +40,7 @@ Conflicts=shutdown.target
 
 [Service]
 Type=exec
+Environment=${Object.entries(environment).map(([k, v]) => `${k}=${v}`).join(' ')}
 ExecStart=${values.node} ${flags.join(' ')} ${values.prefix}/bin/vpsfw.js run --policy ${values.policy}
 # "Started" means the rules are in force: the agent opens its control socket last.
 ExecStartPost=/bin/sh -c 'while [ ! -S /run/vpsfw/control.sock ]; do kill -0 $MAINPID || exit 1; sleep 0.1; done'

@@ -21,7 +21,8 @@ import { LogLimiter } from './log/limiter.js';
 import type { Logger } from './log/logger.js';
 import { openPcapFile } from './log/pcap.js';
 import { canonicalAddress } from './packet/address.js';
-import { loadPolicy, type LoadedPolicy, type LoadOptions } from './policy/load.js';
+import type { LoadedPolicy, LoadOptions } from './policy/load.js';
+import { loadPolicyIsolated } from './policy/load-isolated.js';
 import type { Policy } from './policy/schema.js';
 import { formatDuration } from './policy/units.js';
 import { NativeQueue } from './queue/native.js';
@@ -40,6 +41,15 @@ export interface DaemonOptions {
 
 const VERSION = '0.1.0';
 
+/**
+ * The process's memory, bytes: what the policy's limits bound (docs/benchmarks.md, Memory). The
+ * state tables are array buffers sized for their limits, of which only the pages used are resident.
+ */
+function memoryUsage() {
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapTotal, heapUsed, external, arrayBuffers };
+}
+
 function banSettings(p: Policy): BanSettings {
   return {
     duration: p.bans.duration,
@@ -52,7 +62,7 @@ function banSettings(p: Policy): BanSettings {
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const log = opts.log;
   const startedAt = Date.now();
-  let current: LoadedPolicy = await loadPolicy(opts.policy);
+  let current: LoadedPolicy = await loadPolicyIsolated(opts.policy);
   log.level = current.policy.logging.level;
   const runner = realRunner();
   const kernel = new KernelFirewall(runner);
@@ -67,11 +77,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     },
     banSettings(current.policy),
   );
+  // Read before the restore refills it: after a clean stop the set is empty, after a crash it
+  // holds the bans made since the last save.
+  const kernelBans = await kernel.banList();
   const restored =
     (await bans.restore().catch((err) => {
       log.warn({ event: 'error', err }, 'ban state unreadable: starting with the bans the kernel still holds');
       return 0;
-    })) + bans.adopt(await kernel.banList());
+    })) + bans.adopt(kernelBans);
 
   let engine = new Engine(current.policy, { now: Date.now });
   const limiter = new LogLimiter(current.policy.logging.dropLogsPerSecond);
@@ -106,7 +119,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const next = reloading.then(async () => {
       let loaded: LoadedPolicy;
       try {
-        loaded = await loadPolicy(opts.policy);
+        loaded = await loadPolicyIsolated(opts.policy);
       } catch (err) {
         log.error({ event: 'reload-rejected', trigger: why, err: err instanceof PolicyInvalidError ? undefined : err, issues: err instanceof PolicyInvalidError ? err.issues : undefined, policyHash: current.hash }, `reload rejected: ${(err as Error).message}`);
         throw err;
@@ -139,6 +152,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       ...engine.stats(),
       bans: { active: bans.count() },
       logsSuppressed: limiter.suppressed,
+      memory: memoryUsage(),
     };
   };
 

@@ -2,11 +2,13 @@
 // decides; the kernel set enforces (writes are batched, so a flood from many sources costs one
 // `ipset restore` per batch, not one process per ban); the state file survives restarts.
 //
-// Bans and offenders live in two state tables (tables/slot-table.ts): a hundred thousand bans
-// cost a few megabytes. BanEntry objects are made only for those who ask (list, the state file).
+// Bans and offence histories live in one state table (tables/slot-table.ts), a record per
+// address: a hundred thousand bans cost a few megabytes. BanEntry objects are made only for those
+// who ask (list, the state file).
 import { isIP } from 'node:net';
 import type { Family } from '../kernel/names.js';
-import { ADDRESS_WORDS, addressKey, addressText, familyOfKey } from '../tables/address-key.js';
+import { addressKey, addressText, WORDS } from '../tables/address-key.js';
+import { ByFamily } from '../tables/by-family.js';
 import { SlotTable } from '../tables/slot-table.js';
 
 export interface BanEntry {
@@ -30,8 +32,8 @@ export interface BanKernel {
 export type BanRecord = ({ type: 'ban' } & BanEntry) | { type: 'offender'; address: string; count: number; last: number };
 
 export interface BanStateFile {
-  /** The records saved last (none when there is no file). */
-  load(): AsyncIterable<unknown>;
+  /** The records saved last, a batch at a time (none when there is no file). */
+  load(): AsyncIterable<readonly unknown[]>;
   save(records: Iterable<BanRecord>): Promise<void>;
 }
 
@@ -51,62 +53,89 @@ export type BanResult =
 /** ipset's largest timeout (seconds): longer bans are clamped to it. */
 export const MAX_KERNEL_TIMEOUT_S = 2_147_483;
 
-/** The most bans and offenders the tables ever hold (the schema's largest bans.maxEntries). */
+/**
+ * The most records (running bans and remembered offenders) each family's table holds: the
+ * schema's largest bans.maxEntries. Beyond it the least recently banned source is forgotten.
+ */
 const TABLE_MAX = 1_000_000;
+
+/** Bans per `ipset restore`: a flood of bans or a restore of many costs a few processes, none huge. */
+export const KERNEL_BATCH = 1024;
 
 export function familyOf(address: string): Family {
   return address.includes(':') ? 6 : 4;
 }
 
+/**
+ * One record per address: its last ban (running while `until` is after now) and how many bans it
+ * has had (`offense`, counted while the last one began within the escalation memory). A source
+ * stays an offender after its ban ends, until the memory passes: then its record goes.
+ */
 class BanTable extends SlotTable {
   readonly since = new Float64Array(TABLE_MAX);
+  /** 0 once the ban has ended (expired, unbanned or evicted). */
   readonly until = new Float64Array(TABLE_MAX);
   readonly offense = new Uint32Array(TABLE_MAX);
-  // Shared strings (a detector's reason, a rule's name): a pointer each.
-  readonly reason: string[] = [];
-  readonly by: string[] = [];
+  /** Why and by whom, as indexes into `texts`: reasons repeat (a detector's, a rule's). */
+  readonly reason = new Uint16Array(TABLE_MAX);
+  readonly by = new Uint16Array(TABLE_MAX);
+  readonly #texts: Texts;
+  readonly family: Family;
 
-  constructor() {
-    super(ADDRESS_WORDS, TABLE_MAX);
+  constructor(family: Family, texts: Texts) {
+    super(WORDS[family], TABLE_MAX);
+    this.family = family;
+    this.#texts = texts;
   }
 
   entry(s: number): BanEntry {
-    const key = this.keyOf(s);
-    return { address: addressText(key), family: familyOfKey(key), since: this.since[s]!, until: this.until[s]!, reason: this.reason[s]!, by: this.by[s]!, offense: this.offense[s]! };
+    return { address: addressText(this.keyOf(s)), family: this.family, since: this.since[s]!, until: this.until[s]!, reason: this.#texts.at(this.reason[s]!), by: this.#texts.at(this.by[s]!), offense: this.offense[s]! };
   }
 
-  set(key: Uint32Array, e: Omit<BanEntry, 'address' | 'family'>): number {
-    let s = this.find(key);
-    if (s < 0) s = this.insert(key);
+  /** The record for `key`, made if missing and marked as just used. */
+  slot(key: Uint32Array): number {
+    const s = this.find(key);
+    if (s < 0) return this.insert(key);
+    this.touch(s);
+    return s;
+  }
+
+  set(s: number, e: { since: number; until: number; offense: number; reason: string; by: string }): void {
     this.since[s] = e.since;
     this.until[s] = e.until;
     this.offense[s] = e.offense;
-    this.reason[s] = e.reason;
-    this.by[s] = e.by;
-    return s;
+    this.reason[s] = this.#texts.index(e.reason);
+    this.by[s] = this.#texts.index(e.by);
   }
 }
 
-class OffenderTable extends SlotTable {
-  readonly count = new Uint32Array(TABLE_MAX);
-  readonly last = new Float64Array(TABLE_MAX);
+/**
+ * The distinct reasons and deciders of bans, each stored once and named by a 16-bit index. Only
+ * manual bans bring new text; past the last index, text is no longer kept (it says so).
+ */
+class Texts {
+  readonly #list = ['(not kept: more distinct reasons than the ban table holds)'];
+  readonly #index = new Map<string, number>();
 
-  constructor() {
-    super(ADDRESS_WORDS, TABLE_MAX);
+  index(text: string): number {
+    let i = this.#index.get(text);
+    if (i === undefined) {
+      if (this.#list.length > 0xffff) return 0;
+      this.#index.set(text, (i = this.#list.push(text) - 1));
+    }
+    return i;
   }
 
-  set(key: Uint32Array, count: number, last: number): void {
-    let s = this.find(key);
-    if (s < 0) s = this.insert(key);
-    else this.touch(s);
-    this.count[s] = count;
-    this.last[s] = last;
+  at(i: number): string {
+    return this.#list[i]!;
   }
 }
 
 export class BanStore {
-  readonly #bans = new BanTable();
-  readonly #offenders = new OffenderTable();
+  readonly #texts = new Texts();
+  readonly #bans = new ByFamily((family) => new BanTable(family, this.#texts));
+  /** Records whose `until` is not 0: running bans, and those ended since the last sweep. */
+  #active = 0;
   readonly #kernel: BanKernel;
   readonly #file: BanStateFile;
   readonly #now: () => number;
@@ -130,13 +159,14 @@ export class BanStore {
 
   /** The escalated length of the next ban for this address, ms. */
   nextDuration(address: string, base: number | null, now = this.#now()): { ms: number; offense: number } {
-    return this.#nextDuration(addressKey(address), base, now);
+    const key = addressKey(address);
+    const b = this.#bans.of(key);
+    return this.#nextDuration(b, b.find(key), base, now);
   }
 
-  #nextDuration(key: Uint32Array, base: number | null, now: number): { ms: number; offense: number } {
+  #nextDuration(b: BanTable, s: number, base: number | null, now: number): { ms: number; offense: number } {
     const { factor, max, memory } = this.#settings.escalation;
-    const o = this.#offenders.find(key);
-    const offense = o >= 0 && now - this.#offenders.last[o]! <= memory ? this.#offenders.count[o]! + 1 : 1;
+    const offense = s >= 0 && now - b.since[s]! <= memory ? b.offense[s]! + 1 : 1;
     const ms = Math.min((base ?? this.#settings.duration) * factor ** (offense - 1), Math.max(max, base ?? 0), MAX_KERNEL_TIMEOUT_S * 1000);
     return { ms, offense };
   }
@@ -145,21 +175,18 @@ export class BanStore {
     if (this.#settings.isAllowlisted(address)) return { kind: 'allowlisted' };
     const now = this.#now();
     const key = addressKey(address);
-    const b = this.#bans;
-    const current = b.find(key);
-    if (current >= 0 && b.until[current]! > now && opts.escalate !== false) return { kind: 'already', entry: b.entry(current) };
-    let ms: number;
-    let offense: number;
-    if (opts.escalate === false) {
-      const o = this.#offenders.find(key);
-      ms = Math.min(opts.durationMs ?? this.#settings.duration, MAX_KERNEL_TIMEOUT_S * 1000);
-      offense = (o >= 0 ? this.#offenders.count[o]! : 0) + 1;
-    } else {
-      ({ ms, offense } = this.#nextDuration(key, opts.durationMs, now));
-    }
-    if (current < 0 && b.size >= this.#settings.maxEntries) this.#evictSoonest();
-    const s = b.set(key, { since: now, until: now + ms, reason: opts.reason, by: opts.by, offense });
-    this.#offenders.set(key, offense, now);
+    const b = this.#bans.of(key);
+    const found = b.find(key);
+    if (found >= 0 && b.until[found]! > now && opts.escalate !== false) return { kind: 'already', entry: b.entry(found) };
+    const { ms, offense } =
+      opts.escalate === false
+        ? { ms: Math.min(opts.durationMs ?? this.#settings.duration, MAX_KERNEL_TIMEOUT_S * 1000), offense: (found >= 0 ? b.offense[found]! : 0) + 1 }
+        : this.#nextDuration(b, found, opts.durationMs, now);
+    const counted = found >= 0 && b.until[found] !== 0;
+    if (!counted && this.#active >= this.#settings.maxEntries) this.#evictSoonest(now);
+    const s = b.slot(key);
+    b.set(s, { since: now, until: now + ms, reason: opts.reason, by: opts.by, offense });
+    if (!counted) this.#active++;
     const entry = b.entry(s);
     this.#toKernel(entry, now);
     this.#scheduleSave();
@@ -167,52 +194,86 @@ export class BanStore {
   }
 
   async unban(address: string): Promise<boolean> {
-    const s = this.#bans.find(addressKey(address));
-    if (s >= 0) this.#bans.delete(s);
+    const key = addressKey(address);
+    const b = this.#bans.of(key);
+    const s = b.find(key);
+    const had = s >= 0 && b.until[s]! > this.#now();
+    // The offence history stays: a source banned again escalates.
+    if (s >= 0) this.#end(b, s);
     await this.#kernel.del(address, familyOf(address));
     this.#scheduleSave();
-    return s >= 0;
+    return had;
   }
 
-  /** Live bans, soonest expiry first; expired ones are dropped (the kernel expired them already). */
+  /** Running bans, soonest expiry first. */
   list(): BanEntry[] {
     this.sweep();
-    return [...this.#bans.slots()].map((s) => this.#bans.entry(s)).sort((a, b) => a.until - b.until);
+    const out: BanEntry[] = [];
+    for (const b of this.#bans.both) for (const s of b.slots()) if (b.until[s] !== 0) out.push(b.entry(s));
+    return out.sort((x, y) => x.until - y.until);
   }
 
   /** How many bans are running. */
   count(): number {
     this.sweep();
-    return this.#bans.size;
+    return this.#active;
   }
 
-  get size(): number {
-    return this.#bans.size;
-  }
-
+  /** Ends bans that have run out (the kernel expired them already) and forgets offenders past the memory. */
   sweep(now = this.#now()): void {
     let changed = false;
-    const b = this.#bans;
-    for (const s of b.slots()) {
-      if (b.until[s]! <= now) {
-        b.delete(s);
-        changed = true;
+    for (const b of this.#bans.both) {
+      for (const s of b.slots()) {
+        if (b.until[s] !== 0 && b.until[s]! <= now) {
+          this.#end(b, s);
+          changed = true;
+        }
+        if (b.until[s] === 0 && now - b.since[s]! > this.#settings.escalation.memory) b.delete(s);
       }
     }
-    const o = this.#offenders;
-    for (const s of o.slots()) if (now - o.last[s]! > this.#settings.escalation.memory) o.delete(s);
     if (changed) this.#scheduleSave();
   }
 
-  /** At start: bring back the bans still running from the state file, into the kernel too. */
+  /**
+   * At start: bring back the bans still running and the offenders from the state file, then the
+   * bans into the kernel, a batch at a time. Read first, written after: no ban waits for the
+   * kernel as an object, so a hundred thousand of them leave little for the collector.
+   */
   async restore(): Promise<number> {
     const now = this.#now();
-    for await (const r of this.#file.load()) {
-      if (isOffender(r)) this.#offenders.set(addressKey(r.address), r.count, r.last);
-      else if (isBan(r) && r.until > now && !this.#settings.isAllowlisted(r.address)) this.#toKernel(this.#bans.entry(this.#bans.set(addressKey(r.address), r)), now);
+    // A ban that has ended since the save, or an offender record: history only. A running ban
+    // of the same address (read before or after) says more.
+    const remember = (address: string, since: number, offense: number) => {
+      const key = addressKey(address);
+      const b = this.#bans.of(key);
+      if (b.find(key) < 0) b.set(b.slot(key), { since, until: 0, offense, reason: '', by: '' });
+    };
+    for await (const records of this.#file.load()) {
+      for (const r of records) {
+        if (isOffender(r)) remember(r.address, r.last, r.count);
+        else if (!isBan(r) || this.#settings.isAllowlisted(r.address)) continue;
+        else if (r.until <= now) remember(r.address, r.since, r.offense);
+        else {
+          const key = addressKey(r.address);
+          const b = this.#bans.of(key);
+          const s = b.slot(key);
+          if (b.until[s] === 0) this.#active++;
+          b.set(s, r);
+        }
+      }
     }
-    await this.flushed();
-    return this.#bans.size;
+    for (const b of this.#bans.both) {
+      let batch: Array<{ address: string; family: Family; seconds: number }> = [];
+      for (const s of b.slots()) {
+        if (b.until[s] === 0) continue;
+        batch.push({ address: addressText(b.keyOf(s)), family: b.family, seconds: kernelSeconds(b.until[s]!, now) });
+        if (batch.length < KERNEL_BATCH) continue;
+        await this.#kernel.add(batch).catch(this.#onError);
+        batch = [];
+      }
+      if (batch.length > 0) await this.#kernel.add(batch).catch(this.#onError);
+    }
+    return this.#active;
   }
 
   /**
@@ -224,9 +285,12 @@ export class BanStore {
     let adopted = 0;
     for (const k of kernelBans) {
       const key = addressKey(k.address);
-      if (this.#bans.find(key) >= 0 || k.secondsLeft <= 0) continue;
-      const o = this.#offenders.find(key);
-      this.#bans.set(key, { since: now, until: now + k.secondsLeft * 1000, reason: 'found in the kernel ban set at start', by: 'kernel', offense: o >= 0 ? this.#offenders.count[o]! : 1 });
+      const b = this.#bans.of(key);
+      const found = b.find(key);
+      if ((found >= 0 && b.until[found]! > now) || k.secondsLeft <= 0) continue;
+      const s = b.slot(key);
+      if (b.until[s] === 0) this.#active++;
+      b.set(s, { since: now, until: now + k.secondsLeft * 1000, reason: 'found in the kernel ban set at start', by: 'kernel', offense: found >= 0 ? Math.max(1, b.offense[s]!) : 1 });
       adopted++;
     }
     if (adopted > 0) this.#scheduleSave();
@@ -247,46 +311,54 @@ export class BanStore {
 
   /**
    * The records as they are now, made one at a time while the file is written: the columns are
-   * copied first (the tables change while the write awaits), the objects and strings come later.
+   * copied first (the table changes while the write awaits), the objects and strings come later.
    */
   #snapshot(): Iterable<BanRecord> {
-    const b = this.#bans;
-    const o = this.#offenders;
-    const bans = Int32Array.from(b.slots());
-    const offenders = Int32Array.from(o.slots());
-    const keys = new Uint32Array((bans.length + offenders.length) * ADDRESS_WORDS);
-    [...bans, ...offenders].forEach((slot, i) => keys.set((i < bans.length ? b : o).keyOf(slot), i * ADDRESS_WORDS));
-    const pick = <T>(column: ArrayLike<T>, slots: Int32Array) => Array.from(slots, (slot) => column[slot]!);
-    const [since, until, offense, reason, by] = [pick(b.since, bans), pick(b.until, bans), pick(b.offense, bans), pick(b.reason, bans), pick(b.by, bans)];
-    const [count, last] = [pick(o.count, offenders), pick(o.last, offenders)];
+    const copies = this.#bans.both.map((b) => {
+      const slots = Int32Array.from(b.slots());
+      const keys = new Uint32Array(slots.length * b.width);
+      slots.forEach((slot, i) => keys.set(b.keyOf(slot), i * b.width));
+      const pick = <T>(column: ArrayLike<T>) => Array.from(slots, (slot) => column[slot]!);
+      return { family: b.family, width: b.width, keys, since: pick(b.since), until: pick(b.until), offense: pick(b.offense), reason: pick(b.reason), by: pick(b.by) };
+    });
+    const text = (i: number) => this.#texts.at(i);
     return (function* (): Generator<BanRecord> {
-      for (let i = 0; i < bans.length; i++) {
-        const at = i * ADDRESS_WORDS;
-        yield { type: 'ban', address: addressText(keys, at), family: familyOfKey(keys, at), since: since[i]!, until: until[i]!, reason: reason[i]!, by: by[i]!, offense: offense[i]! };
+      for (const c of copies) {
+        for (let i = 0; i < c.since.length; i++) {
+          const address = addressText(c.keys.subarray(i * c.width, (i + 1) * c.width));
+          if (c.until[i] === 0) yield { type: 'offender', address, count: c.offense[i]!, last: c.since[i]! };
+          else yield { type: 'ban', address, family: c.family, since: c.since[i]!, until: c.until[i]!, reason: text(c.reason[i]!), by: text(c.by[i]!), offense: c.offense[i]! };
+        }
       }
-      for (let i = 0; i < offenders.length; i++) yield { type: 'offender', address: addressText(keys, (bans.length + i) * ADDRESS_WORDS), count: count[i]!, last: last[i]! };
     })();
   }
 
-  #evictSoonest(): void {
-    const b = this.#bans;
-    let soonest = -1;
-    for (const s of b.slots()) if (soonest < 0 || b.until[s]! < b.until[soonest]!) soonest = s;
-    if (soonest < 0) return;
-    const { address, family } = b.entry(soonest);
-    b.delete(soonest);
+  /** A ban ends; the record stays as an offender's. */
+  #end(b: BanTable, s: number): void {
+    if (b.until[s] === 0) return;
+    b.until[s] = 0;
+    this.#active--;
+  }
+
+  #evictSoonest(now: number): void {
+    let soonest: { b: BanTable; s: number } | null = null;
+    for (const b of this.#bans.both) {
+      for (const s of b.slots()) if (b.until[s]! > now && (soonest === null || b.until[s]! < soonest.b.until[soonest.s]!)) soonest = { b, s };
+    }
+    if (soonest === null) return;
+    const { address, family } = soonest.b.entry(soonest.s);
+    this.#end(soonest.b, soonest.s);
     this.#kernel.del(address, family).catch(this.#onError);
   }
 
   #toKernel(e: BanEntry, now: number): void {
-    this.#pending.push({ address: e.address, family: e.family, seconds: Math.max(1, Math.ceil((e.until - now) / 1000)) });
+    this.#pending.push({ address: e.address, family: e.family, seconds: kernelSeconds(e.until, now) });
     if (!this.#flushing) this.#flushing = this.#flush();
   }
 
   async #flush(): Promise<void> {
     while (this.#pending.length > 0) {
-      const batch = this.#pending;
-      this.#pending = [];
+      const batch = this.#pending.splice(0, KERNEL_BATCH);
       await this.#kernel.add(batch).catch(this.#onError);
     }
     this.#flushing = null;
@@ -300,6 +372,8 @@ export class BanStore {
     }, 1000).unref();
   }
 }
+
+const kernelSeconds = (until: number, now: number) => Math.max(1, Math.ceil((until - now) / 1000));
 
 const isAddress = (a: unknown): a is string => typeof a === 'string' && (isIP(a) !== 0);
 

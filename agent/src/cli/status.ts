@@ -5,7 +5,7 @@ const cmd = {
   usage: `usage: vpsfw status [--json] [--control PATH]
 
 Shows the running agent: uptime, policy and its hash, packets per verdict and per rule or detector,
-queue drops, bans.
+queue drops, bans, what it tracks and its memory.
   --json           the whole status as JSON
 ${CONTROL_HELP}`,
   options: { ...controlOption, json: { type: 'boolean' } },
@@ -20,8 +20,12 @@ interface Status {
   verdicts?: Record<string, number>;
   decidedBy?: Record<string, number>;
   bans: { active: number };
+  tracked?: { sources: number; flows: number };
+  memory?: { rss: number; heapUsed: number };
   [k: string]: unknown;
 }
+
+const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
 
 export default async function status(argv: string[], io: Io): Promise<number> {
   const { values } = parse(cmd, argv);
@@ -35,6 +39,8 @@ export default async function status(argv: string[], io: Io): Promise<number> {
     `verdicts: ${Object.entries(s.verdicts ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `by:       ${Object.entries(s.decidedBy ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
     `bans:     ${s.bans.active} active`,
+    ...(s.tracked ? [`tracked:  ${s.tracked.sources} sources, ${s.tracked.flows} flows`] : []),
+    ...(s.memory ? [`memory:   ${mib(s.memory.rss)} MiB resident, ${mib(s.memory.heapUsed)} MiB of it JavaScript objects`] : []),
   ];
   io.out(lines.join('\n'));
   return 0;

@@ -3,7 +3,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { VpsfwError } from '../errors.js';
-import { MAX_LINE, Request, type Response } from './protocol.js';
+import { MAX_LINE, parseRequest, type Request, type Response } from './protocol.js';
 
 export type ControlHandler = (req: Request) => Promise<unknown>;
 
@@ -45,10 +45,10 @@ async function answer(line: string, handle: ControlHandler): Promise<Response> {
   } catch {
     return { ok: false, error: { code: 'VPSFW_ERR_CONTROL_PROTOCOL', message: 'request is not JSON' } };
   }
-  const req = Request.safeParse(json);
-  if (!req.success) return { ok: false, error: { code: 'VPSFW_ERR_CONTROL_PROTOCOL', message: req.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ') } };
+  const req = parseRequest(json);
+  if (!req.ok) return { ok: false, error: { code: 'VPSFW_ERR_CONTROL_PROTOCOL', message: req.message } };
   try {
-    return { ok: true, result: await handle(req.data) };
+    return { ok: true, result: await handle(req.request) };
   } catch (err) {
     const e = err as { code?: string; message?: string };
     return { ok: false, error: { code: e.code ?? 'VPSFW_ERR_CONTROL_PROTOCOL', message: e.message ?? String(err) } };

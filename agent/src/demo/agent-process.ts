@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 export const VPSFW_BIN = fileURLToPath(new URL('../../../bin/vpsfw.js', import.meta.url));
-/** Node's flags for the agent, as the installed units give them. */
-export const AGENT_NODE_FLAGS: string[] = JSON.parse(readFileSync(new URL('../../packaging/node-options.json', import.meta.url), 'utf8')).flags;
+/** Node's flags and environment for the agent, as the installed units give them. */
+export const { flags: AGENT_NODE_FLAGS, environment: AGENT_NODE_ENV } = JSON.parse(readFileSync(new URL('../../packaging/node-options.json', import.meta.url), 'utf8')) as { flags: string[]; environment: Record<string, string> };
 
 export interface AgentEvent {
   event?: string;
@@ -49,6 +49,7 @@ export async function startAgent(opts: AgentStart): Promise<AgentProcess> {
   writeFileSync(policyPath, JSON.stringify(opts.policy));
   const child = spawn('ip', ['netns', 'exec', opts.ns, process.execPath, ...AGENT_NODE_FLAGS, VPSFW_BIN, 'run', '--policy', policyPath, '--control', controlPath, '--state-dir', stateDir, ...(opts.extraArgs ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...AGENT_NODE_ENV },
   });
   const events: AgentEvent[] = [];
   const stderr: string[] = [];

@@ -6,7 +6,8 @@ import type { Policy } from '../policy/schema.js';
 import type { Packet } from '../packet/types.js';
 import { TCP_ACK, TCP_SYN } from '../packet/types.js';
 import { formatDuration } from '../policy/units.js';
-import { ADDRESS_WORDS } from '../tables/address-key.js';
+import { WORDS } from '../tables/address-key.js';
+import { ByFamily } from '../tables/by-family.js';
 import { SlotTable } from '../tables/slot-table.js';
 import { destinationPort, sourceKey } from './match.js';
 import { EMPTY, FIRST, TokenBucket, TokenBuckets, type Rate } from './token-bucket.js';
@@ -118,8 +119,8 @@ class ScanTable extends SlotTable {
   readonly count: Uint32Array;
   readonly ports: Uint16Array;
 
-  constructor(stride: number, maxSources: number) {
-    super(ADDRESS_WORDS, maxSources);
+  constructor(width: number, stride: number, maxSources: number) {
+    super(width, maxSources);
     this.stride = stride;
     this.since = new Float64Array(maxSources);
     this.count = new Uint32Array(maxSources);
@@ -135,12 +136,12 @@ class ScanTable extends SlotTable {
  */
 export class PortScanDetector implements SourceTracker {
   readonly #cfg: Detectors['portScan'];
-  readonly #sources: ScanTable;
+  readonly #sources: ByFamily<ScanTable>;
   readonly #verdict: Verdict;
 
   constructor(cfg: Detectors['portScan'], maxSources: number) {
     this.#cfg = cfg;
-    this.#sources = new ScanTable(cfg.ports, maxSources);
+    this.#sources = new ByFamily((family) => new ScanTable(WORDS[family], cfg.ports, maxSources));
     this.#verdict = stop('portScan', `${cfg.ports + 1} closed ports within ${formatDuration(cfg.window)}`, cfg.ban);
   }
 
@@ -148,8 +149,8 @@ export class PortScanDetector implements SourceTracker {
   check(p: Packet, now: number): Verdict | null {
     const port = destinationPort(p);
     if (!this.#cfg.enabled || port < 0) return null;
-    const t = this.#sources;
     const key = sourceKey(p);
+    const t = this.#sources.of(key);
     let s = t.find(key);
     if (s >= 0) t.touch(s);
     if (s < 0 || now - t.since[s]! > this.#cfg.window) {
@@ -170,13 +171,13 @@ export class PortScanDetector implements SourceTracker {
   }
 
   forget(key: Uint32Array): void {
-    const s = this.#sources.find(key);
-    if (s >= 0) this.#sources.delete(s);
+    const t = this.#sources.of(key);
+    const s = t.find(key);
+    if (s >= 0) t.delete(s);
   }
 
   sweep(now: number): void {
-    const t = this.#sources;
-    for (const s of t.slots()) if (now - t.since[s]! > this.#cfg.window) t.delete(s);
+    for (const t of this.#sources.both) for (const s of t.slots()) if (now - t.since[s]! > this.#cfg.window) t.delete(s);
   }
 
   get tracked(): number {

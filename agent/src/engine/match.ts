@@ -4,7 +4,7 @@
 import type { Direction, Protocol } from '../policy/schema.js';
 import type { PortRange } from '../policy/units.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, SRC_OFFSET, type Packet } from '../packet/types.js';
-import { ADDRESS_WORDS, addressKeyAt } from '../tables/address-key.js';
+import { addressKeyAt, WORDS } from '../tables/address-key.js';
 
 /**
  * By the IP protocol number, not the decoded transport header, so a later fragment (no header to
@@ -70,10 +70,11 @@ export class PortSet {
   }
 }
 
-const SOURCE = new Uint32Array(ADDRESS_WORDS);
+const SOURCE = { 4: new Uint32Array(WORDS[4]), 6: new Uint32Array(WORDS[6]) };
 
-/** The packet's source as a table key (tables/address-key.ts): one shared array, valid until the next call. */
+/** The packet's source as a table key (tables/address-key.ts): one shared array per family, valid until the next call. */
 export function sourceKey(p: Packet): Uint32Array {
-  addressKeyAt(SOURCE, 0, p.buf, SRC_OFFSET[p.family], p.family);
-  return SOURCE;
+  const key = SOURCE[p.family];
+  addressKeyAt(key, 0, p.buf, SRC_OFFSET[p.family], p.family);
+  return key;
 }

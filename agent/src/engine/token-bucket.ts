@@ -1,6 +1,8 @@
 // Token buckets: `rate` tokens per `per` ms, at most `burst` stored. Two numbers per bucket; the
 // refill is computed when a token is asked for, so idle buckets cost nothing.
-import { ADDRESS_WORDS } from '../tables/address-key.js';
+import { WORDS } from '../tables/address-key.js';
+import { ByFamily } from '../tables/by-family.js';
+import { elapsed32, stamp32 } from '../tables/ms32.js';
 import { SlotTable } from '../tables/slot-table.js';
 
 export interface Rate {
@@ -37,44 +39,56 @@ export class TokenBucket {
   }
 }
 
+class BucketTable extends SlotTable {
+  // Tokens as 32-bit floats: exact for any burst the schema allows, half the bytes.
+  readonly tokens: Float32Array;
+  /** When a token was last asked for (tables/ms32.ts). */
+  readonly last: Uint32Array;
+
+  constructor(width: number, max: number) {
+    super(width, max);
+    this.tokens = new Float32Array(max);
+    this.last = new Uint32Array(max);
+  }
+}
+
 /** One bucket per source address; at the cap the source heard from least recently makes room. */
-export class TokenBuckets extends SlotTable {
+export class TokenBuckets {
   readonly #perMs: number;
   readonly #burst: number;
-  readonly #tokens: Float64Array;
-  readonly #last: Float64Array;
+  readonly #tables: ByFamily<BucketTable>;
 
   constructor(rate: Rate, maxKeys: number) {
-    super(ADDRESS_WORDS, maxKeys);
     this.#perMs = rate.rate / rate.per;
     this.#burst = rate.burst;
-    this.#tokens = new Float64Array(maxKeys);
-    this.#last = new Float64Array(maxKeys);
+    this.#tables = new ByFamily((family) => new BucketTable(WORDS[family], maxKeys));
   }
 
   /** Takes one token from the bucket of the address `key` holds (tables/address-key.ts). */
   take(key: Uint32Array, now: number): Take {
-    let s = this.find(key);
+    const t = this.#tables.of(key);
+    let s = t.find(key);
     if (s < 0) {
-      s = this.insert(key);
-      this.#tokens[s] = this.#burst - 1;
-      this.#last[s] = now;
+      s = t.insert(key);
+      t.tokens[s] = this.#burst - 1;
+      t.last[s] = stamp32(now);
       return FIRST;
     }
-    this.touch(s);
-    const tokens = Math.min(this.#burst, this.#tokens[s]! + (now - this.#last[s]!) * this.#perMs);
-    this.#last[s] = now;
+    t.touch(s);
+    const tokens = Math.min(this.#burst, t.tokens[s]! + elapsed32(now, t.last[s]!) * this.#perMs);
+    t.last[s] = stamp32(now);
     if (tokens < 1) {
-      this.#tokens[s] = tokens;
+      t.tokens[s] = tokens;
       return EMPTY;
     }
-    this.#tokens[s] = tokens - 1;
+    t.tokens[s] = tokens - 1;
     return TAKEN;
   }
 
   forget(key: Uint32Array): void {
-    const s = this.find(key);
-    if (s >= 0) this.delete(s);
+    const t = this.#tables.of(key);
+    const s = t.find(key);
+    if (s >= 0) t.delete(s);
   }
 
   /**
@@ -82,8 +96,15 @@ export class TokenBuckets extends SlotTable {
    * `idleMs` 0 every full bucket goes (it holds no information but that the source was seen).
    */
   sweep(now: number, idleMs = 0): void {
-    for (const s of this.slots()) {
-      if (now - this.#last[s]! >= idleMs && this.#tokens[s]! + (now - this.#last[s]!) * this.#perMs >= this.#burst) this.delete(s);
+    for (const t of this.#tables.both) {
+      for (const s of t.slots()) {
+        const idle = elapsed32(now, t.last[s]!);
+        if (idle >= idleMs && t.tokens[s]! + idle * this.#perMs >= this.#burst) t.delete(s);
+      }
     }
+  }
+
+  get size(): number {
+    return this.#tables.size;
   }
 }

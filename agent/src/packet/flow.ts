@@ -1,23 +1,19 @@
-// Flow keys for per-flow state (the payload matcher's stream windows), as table keys of ten words:
-// family and protocol, the two ports, the source and the destination address (tables/address-key.ts
-// without the family word). Directional: the bytes a client sends and the bytes it receives are
+// Keys for per-stream state (the payload matcher's windows, kept for TCP only): the two ports,
+// the source and the destination address (as tables/address-key.ts writes them), so 3 words for
+// IPv4 and 9 for IPv6. Directional: the bytes a client sends and the bytes it receives are
 // separate streams.
-import { DST_OFFSET, SRC_OFFSET, type Packet } from './types.js';
+import { addressKeyAt, WORDS } from '../tables/address-key.js';
+import { DST_OFFSET, SRC_OFFSET, type Packet, type TcpHeader } from './types.js';
 
-export const FLOW_WORDS = 10;
+export const FLOW_WORDS = { 4: 1 + 2 * WORDS[4], 6: 1 + 2 * WORDS[6] } as const;
 
-/** Writes the packet's flow key into `key` from `at`. */
-export function flowKeyAt(key: Uint32Array, at: number, p: Packet): void {
-  const l4 = p.l4;
-  const sport = l4 && 'srcPort' in l4 ? l4.srcPort : 0;
-  const dport = l4 && 'dstPort' in l4 ? l4.dstPort : 0;
-  key[at] = (p.family << 8) | p.protocol;
-  key[at + 1] = ((sport << 16) | dport) >>> 0;
-  addressWords(key, at + 2, p, SRC_OFFSET[p.family]);
-  addressWords(key, at + 6, p, DST_OFFSET[p.family]);
-}
+const KEY = { 4: new Uint32Array(FLOW_WORDS[4]), 6: new Uint32Array(FLOW_WORDS[6]) };
 
-function addressWords(key: Uint32Array, at: number, p: Packet, off: number): void {
-  const words = p.family === 4 ? 1 : 4;
-  for (let i = 0; i < 4; i++) key[at + i] = i < words ? p.buf.readUInt32BE(off + 4 * i) : 0;
+/** The key of a TCP packet's stream: one shared array per family, valid until the next call. */
+export function flowKey(p: Packet, tcp: TcpHeader): Uint32Array {
+  const key = KEY[p.family];
+  key[0] = (tcp.srcPort << 16) | tcp.dstPort;
+  addressKeyAt(key, 1, p.buf, SRC_OFFSET[p.family], p.family);
+  addressKeyAt(key, 1 + WORDS[p.family], p.buf, DST_OFFSET[p.family], p.family);
+  return key;
 }

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { PolicyInvalidError, VpsfwError, type PolicyIssue } from '../errors.js';
 import { defaultPolicyDocument } from './defaults.js';
+import { deepFreeze } from './freeze.js';
 import { Policy } from './schema.js';
 
 export interface LoadedPolicy {
@@ -49,14 +50,6 @@ function toPolicyIssue(issue: z.core.$ZodIssue): PolicyIssue {
 
 export function hashDocument(document: unknown): string {
   return createHash('sha256').update(JSON.stringify(document)).digest('hex').slice(0, 16);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }
 
 export interface LoadOptions {

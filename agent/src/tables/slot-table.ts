@@ -6,14 +6,16 @@
 //
 // Open addressing with linear probing over an index of slot numbers; deletion shifts the probe
 // run back (no tombstones, so a flood of short-lived keys cannot slow lookups down). The hash is
-// seeded per table, so an attacker cannot choose sources that collide. Keys and columns are
+// seeded per table (V8's Math.random is seeded from the system's entropy, and nothing the agent
+// sends reveals it; node:crypto would cost the daemon 2 MiB to load), so an attacker cannot choose
+// sources that collide. Keys and columns are
 // allocated for `max` slots at once but the kernel backs only the pages written (slots are handed
-// out from the bottom, freed ones reused first), and the index starts small and doubles: an idle
-// agent holds little, and a growing table copies nothing but its index.
-import { randomInt } from 'node:crypto';
-
+// out from the bottom, freed ones reused first); the index starts small and grows, at most two
+// thirds full: an idle agent holds little, and a growing table copies nothing but its index.
 const EMPTY = -1;
 const FIRST_INDEX = 128;
+/** 2^-32: maps a 32-bit hash onto an index of any length. */
+const SCALE = 1 / 4294967296;
 
 export class SlotTable {
   /** Words per key. */
@@ -23,7 +25,6 @@ export class SlotTable {
   evictions = 0;
   #size = 0;
   readonly #keys: Uint32Array;
-  readonly #hashes: Uint32Array;
   /** Recency list (head: least recent) over live slots; free slots chain through `next`. */
   readonly #prev: Int32Array;
   readonly #next: Int32Array;
@@ -33,8 +34,9 @@ export class SlotTable {
   /** Slots ever handed out: every slot below is live or free. */
   #used = 0;
   #index = new Int32Array(FIRST_INDEX).fill(EMPTY);
-  #mask = FIRST_INDEX - 1;
-  readonly #seed = randomInt(2 ** 32 - 1) | 0;
+  /** The index's length at `max` entries: one and a half slots per entry. */
+  readonly #fullIndex: number;
+  readonly #seed = (Math.random() * 2 ** 32) | 0;
 
   constructor(width: number, max: number) {
     if (!Number.isSafeInteger(width) || width < 1) throw new RangeError(`key width must be a positive integer (got ${width})`);
@@ -42,25 +44,24 @@ export class SlotTable {
     this.width = width;
     this.max = max;
     this.#keys = new Uint32Array(max * width);
-    this.#hashes = new Uint32Array(max);
     this.#prev = new Int32Array(max);
     this.#next = new Int32Array(max);
+    this.#fullIndex = Math.max(FIRST_INDEX, Math.ceil(max * 1.5));
   }
 
   get size(): number {
     return this.#size;
   }
 
-
   /** The slot holding `key` (its first `width` words from `at`), or -1. */
   find(key: Uint32Array, at = 0): number {
     if (this.#size === 0) return EMPTY;
-    const h = this.#hash(key, at);
+    const index = this.#index;
     const w = this.width;
-    for (let i = h & this.#mask; ; i = (i + 1) & this.#mask) {
-      const s = this.#index[i]!;
+    for (let i = this.#home(key, at); ; i = i + 1 === index.length ? 0 : i + 1) {
+      const s = index[i]!;
       if (s === EMPTY) return EMPTY;
-      if (this.#hashes[s] === h && this.#equal(s * w, key, at)) return s;
+      if (this.#equal(s * w, key, at)) return s;
     }
   }
 
@@ -73,7 +74,8 @@ export class SlotTable {
       this.evictions++;
       this.delete(this.#head);
     }
-    if (this.#size * 2 >= this.#index.length) this.#growIndex();
+    // Half full at most while it grows; at its full length, max entries fill two thirds of it.
+    if (this.#index.length < this.#fullIndex && this.#size * 2 >= this.#index.length) this.#growIndex();
     let s: number;
     if (this.#free !== EMPTY) {
       s = this.#free;
@@ -83,11 +85,7 @@ export class SlotTable {
     }
     const w = this.width;
     for (let i = 0; i < w; i++) this.#keys[s * w + i] = key[at + i]!;
-    const h = this.#hash(key, at);
-    this.#hashes[s] = h;
-    let i = h & this.#mask;
-    while (this.#index[i] !== EMPTY) i = (i + 1) & this.#mask;
-    this.#index[i] = s;
+    this.#file(s, this.#index);
     this.#link(s);
     this.#size++;
     return s;
@@ -95,21 +93,22 @@ export class SlotTable {
 
   /** Removes a live slot. */
   delete(slot: number): void {
-    const mask = this.#mask;
-    let i = this.#hashes[slot]! & mask;
-    while (this.#index[i] !== slot) i = (i + 1) & mask;
+    const index = this.#index;
+    const n = index.length;
+    let i = this.#home(this.#keys, slot * this.width);
+    while (index[i] !== slot) i = i + 1 === n ? 0 : i + 1;
     // Backward shift: pull later members of the probe run into the hole.
-    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
-      const s = this.#index[j]!;
+    for (let j = i + 1 === n ? 0 : i + 1; ; j = j + 1 === n ? 0 : j + 1) {
+      const s = index[j]!;
       if (s === EMPTY) break;
-      const home = this.#hashes[s]! & mask;
+      const home = this.#home(this.#keys, s * this.width);
       // s may move into the hole at i only if its home is not in (i, j] cyclically.
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
-        this.#index[i] = s;
+        index[i] = s;
         i = j;
       }
     }
-    this.#index[i] = EMPTY;
+    index[i] = EMPTY;
     this.#unlink(slot);
     this.#next[slot] = this.#free;
     this.#free = slot;
@@ -137,31 +136,28 @@ export class SlotTable {
     return this.#keys.subarray(slot * this.width, (slot + 1) * this.width);
   }
 
-  clear(): void {
-    for (const s of this.slots()) this.delete(s);
-  }
-
-  /** Doubles the index (at most half full: short probe runs) and files every live slot again. */
+  /** Doubles the index (up to its full length) and files every live slot again. */
   #growIndex(): void {
-    const index = new Int32Array(this.#index.length * 2).fill(EMPTY);
-    const mask = index.length - 1;
-    for (let s = this.#head; s !== EMPTY; s = this.#next[s]!) {
-      let i = this.#hashes[s]! & mask;
-      while (index[i] !== EMPTY) i = (i + 1) & mask;
-      index[i] = s;
-    }
+    const index = new Int32Array(Math.min(this.#fullIndex, this.#index.length * 2)).fill(EMPTY);
+    for (let s = this.#head; s !== EMPTY; s = this.#next[s]!) this.#file(s, index);
     this.#index = index;
-    this.#mask = mask;
   }
 
-  #hash(key: Uint32Array, at: number): number {
+  #file(s: number, index: Int32Array): void {
+    let i = this.#home(this.#keys, s * this.width, index.length);
+    while (index[i] !== EMPTY) i = i + 1 === index.length ? 0 : i + 1;
+    index[i] = s;
+  }
+
+  /** Where in the index the key's probe run starts. */
+  #home(key: Uint32Array, at: number, length = this.#index.length): number {
     let h = this.#seed;
     for (let i = 0; i < this.width; i++) {
       h = Math.imul(h ^ key[at + i]!, 0x9e3779b1);
       h ^= h >>> 16;
     }
     h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
-    return (h ^ (h >>> 16)) >>> 0;
+    return Math.floor(((h ^ (h >>> 16)) >>> 0) * SCALE * length);
   }
 
   #equal(base: number, key: Uint32Array, at: number): boolean {

@@ -9,9 +9,9 @@ import { jsonStateFile } from '../../../agent/src/bans/state-file.js';
 import type { BanRecord } from '../../../agent/src/bans/store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vpsfw-state-'));
-const collect = async (it: AsyncIterable<unknown>) => {
+const collect = async (it: AsyncIterable<readonly unknown[]>) => {
   const out: unknown[] = [];
-  for await (const r of it) out.push(r);
+  for await (const batch of it) out.push(...batch);
   return out;
 };
 const ban = (i: number): BanRecord => ({ type: 'ban', address: `192.0.2.${i % 250}`, family: 4, since: i, until: i + 1000, reason: 'SYN rate over 20/1s', by: 'detector:synFlood', offense: 1 });
@@ -24,6 +24,9 @@ t.test('records round-trip, one per line after a header, in chunks', async (t) =
   t.equal(lines[0], '{"version":2}');
   t.equal(lines.length, 2002, 'more than one 64 KiB chunk');
   t.same(await collect(jsonStateFile(path).load()), records);
+  let batches = 0;
+  for await (const batch of jsonStateFile(path).load()) if (batch.length > 0) batches++;
+  t.ok(batches > 10, `read a chunk at a time (${batches} batches)`);
   t.equal(statSync(path).mode & 0o777, 0o600, 'readable by the agent only');
   t.notOk(existsSync(`${path}.tmp`), 'no temporary file left');
 });

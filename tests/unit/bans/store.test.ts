@@ -1,7 +1,7 @@
 // The ban store with a fake kernel, file and clock: escalation, allowlist, expiry, capacity,
 // batching of kernel writes, and restore from the state file.
 import t from 'tap';
-import { BanStore, type BanKernel, type BanRecord, type BanSettings } from '../../../agent/src/bans/store.js';
+import { BanStore, KERNEL_BATCH, type BanKernel, type BanRecord, type BanSettings } from '../../../agent/src/bans/store.js';
 import { allowlistMatcher } from '../../../agent/src/bans/allowlist.js';
 import { parseCidr } from '../../../agent/src/policy/units.js';
 
@@ -27,7 +27,7 @@ function fixture(over: Partial<BanSettings> = {}, saved: unknown[] = []) {
       kernel,
       file: {
         load: async function* () {
-          yield* file;
+          yield file;
         },
         save: async (records: Iterable<BanRecord>) => void (file = [...records]),
       },
@@ -92,7 +92,7 @@ t.test('capacity: at maxEntries the ban expiring soonest makes room', async (t) 
   f.store.ban('192.0.2.100', { durationMs: 1000, reason: 'short', by: 'd', escalate: false });
   for (let i = 1; i <= 15; i++) f.store.ban(`192.0.2.${i}`, { durationMs: null, reason: 'x', by: 'd' });
   f.store.ban('192.0.2.200', { durationMs: null, reason: 'x', by: 'd' });
-  t.equal(f.store.size, 16);
+  t.equal(f.store.count(), 16);
   t.notOk(f.has('192.0.2.100'), 'the soonest-expiring was evicted');
   t.ok(f.has('192.0.2.200'), 'the new one is in');
   t.ok(f.calls.some((c) => c.op === 'del' && c.address === '192.0.2.100'), 'and removed from the kernel');
@@ -112,7 +112,7 @@ t.test('save and restore: running bans and offence history come back; expired an
   f.store.ban('192.0.2.7', { durationMs: 1000, reason: 'x', by: 'd', escalate: false });
   await f.store.save();
   const saved = f.file();
-  t.same(saved.map((r) => `${r.type} ${r.address}`), ['ban 192.0.2.6', 'ban 192.0.2.7', 'offender 192.0.2.6', 'offender 192.0.2.7']);
+  t.same(saved.map((r) => `${r.type} ${r.address}`), ['ban 192.0.2.6', 'ban 192.0.2.7'], 'an offender record only once a ban has ended');
   t.match(saved[0], { family: 4, reason: 'x', by: 'd', offense: 1, until: 1_000_000 + H });
   saved.push({ type: 'ban', address: '127.0.0.5', family: 4, since: 0, until: Number.MAX_SAFE_INTEGER, reason: 'x', by: 'd', offense: 1 });
   const g = fixture({}, saved);
@@ -148,4 +148,50 @@ t.test('bans the kernel still holds after a crash are adopted, once', async (t) 
   const e = f.store.list().find((b) => b.address === '2001:db8::9');
   t.equal(e && e.until - e.since, 60_000);
   t.equal(e?.by, 'kernel');
+});
+
+t.test('restore writes the kernel a bounded batch at a time, while reading', async (t) => {
+  const n = KERNEL_BATCH + 904;
+  const saved = Array.from({ length: n }, (_, i) => ({ type: 'ban', address: `10.0.${i >> 8}.${i & 255}`, family: 4, since: 0, until: Number.MAX_SAFE_INTEGER, reason: 'x', by: 'd', offense: 1 }));
+  const f = fixture({ maxEntries: 100_000 }, saved);
+  t.equal(await f.store.restore(), n);
+  t.same(f.calls.filter((c) => c.op === 'add').map((c) => (c.entries as string[]).length), [KERNEL_BATCH, 904]);
+  for (let i = 0; i < n; i++) f.store.ban(`10.1.${i >> 8}.${i & 255}`, { durationMs: null, reason: 'x', by: 'd' });
+  await f.store.flushed();
+  t.same(f.calls.filter((c) => c.op === 'add').slice(2).map((c) => (c.entries as string[]).length), [1, KERNEL_BATCH, n - 1 - KERNEL_BATCH], 'a flood of bans too');
+});
+
+t.test('an ended ban leaves an offender record: saved as such, restored, forgotten after the memory', async (t) => {
+  const f = fixture();
+  f.store.ban('192.0.2.20', { durationMs: null, reason: 'x', by: 'd' });
+  t.equal(await f.store.unban('192.0.2.20'), true, 'it was running');
+  t.equal(await f.store.unban('192.0.2.20'), false, 'not any more');
+  t.equal(f.store.count(), 0);
+  f.store.ban('192.0.2.21', { durationMs: 1000, reason: 'x', by: 'd', escalate: false });
+  f.tick(2000);
+  await f.store.save();
+  t.same(f.file(), [
+    { type: 'offender', address: '192.0.2.20', count: 1, last: 1_000_000 },
+    { type: 'offender', address: '192.0.2.21', count: 1, last: 1_000_000 },
+  ]);
+  const g = fixture({}, f.file());
+  await g.store.restore();
+  const again = g.store.ban('192.0.2.20', { durationMs: null, reason: 'x', by: 'd' });
+  t.equal(again.kind === 'banned' && again.entry.offense, 2, 'the history came back');
+  g.tick(3 * H);
+  await g.store.save();
+  t.same(g.file().map((r) => `${r.type} ${r.address} ${'count' in r ? r.count : ''}`).sort(), ['offender 192.0.2.20 2', 'offender 192.0.2.21 1'], 'both ended, both remembered');
+  g.tick(25 * H);
+  await g.store.save();
+  t.same(g.file(), [], 'forgotten after the memory');
+});
+
+t.test('reasons are stored once each; past 65,535 distinct ones the text is not kept, and says so', async (t) => {
+  const f = fixture({ maxEntries: 100_000 });
+  for (let i = 0; i < 65_536; i++) f.store.ban(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, { durationMs: null, reason: `manual ${i}`, by: 'control' });
+  const list = f.store.list();
+  t.equal(list.find((b) => b.address === '10.0.0.0')?.reason, 'manual 0');
+  t.equal(list.find((b) => b.address === '10.0.255.253')?.reason, 'manual 65533');
+  t.match(list.find((b) => b.address === '10.0.255.255')?.reason, /not kept/);
+  t.equal(list.find((b) => b.address === '10.0.255.255')?.by, 'control', 'a known text still is');
 });

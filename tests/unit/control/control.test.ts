@@ -7,7 +7,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { callDaemon } from '../../../agent/src/control/client.js';
 import { closeControl, listenControl } from '../../../agent/src/control/server.js';
-import type { Request } from '../../../agent/src/control/protocol.js';
+import { parseRequest, type Request } from '../../../agent/src/control/protocol.js';
 
 async function server(t: Parameters<Parameters<typeof t.test>[1]>[0], handle: (r: Request) => Promise<unknown>) {
   // Short: a unix socket path has at most 107 bytes, and tap's fixture directories are long.
@@ -57,4 +57,34 @@ t.test('a socket path too long for the kernel is an error that says so', async (
 
 t.test('nobody listening: a message that says the daemon is not running', async (t) => {
   await t.rejects(callDaemon('/nonexistent/none.sock', { cmd: 'status' }), { code: 'VPSFW_ERR_CONTROL_UNAVAILABLE', message: /not running/ });
+});
+
+t.test('parseRequest: each command and field, good and bad, the message naming the field and value', async (t) => {
+  const good: unknown[] = [
+    { cmd: 'status' },
+    { cmd: 'bans' },
+    { cmd: 'reload' },
+    { cmd: 'ban', address: '192.0.2.1', durationMs: null, reason: '' },
+    { cmd: 'ban', address: '2001:db8::1', durationMs: 1000, reason: 'x'.repeat(200) },
+    { cmd: 'unban', address: '::ffff:192.0.2.1' },
+  ];
+  for (const r of good) t.same(parseRequest(r), { ok: true, request: r }, JSON.stringify(r));
+  const bad: Array<[unknown, RegExp]> = [
+    [null, /^request: expected an object/],
+    [[], /^request: expected an object/],
+    [{}, /^cmd: expected one of status, bans, reload, ban, unban \(got undefined\)/],
+    [{ cmd: 'toString' }, /^cmd: .*\(got "toString"\)/],
+    [{ cmd: 'status', extra: 1 }, /^request: unknown key "extra"/],
+    [{ cmd: 'unban', address: '999.1.1.1' }, /^address: expected an IPv4 or IPv6 address \(got "999.1.1.1"\)/],
+    [{ cmd: 'unban' }, /^address: .*\(got undefined\)/],
+    [{ cmd: 'ban', address: '192.0.2.1', durationMs: 0, reason: '' }, /^durationMs: .*\(got 0\)/],
+    [{ cmd: 'ban', address: '192.0.2.1', durationMs: 1.5, reason: '' }, /^durationMs: .*\(got 1.5\)/],
+    [{ cmd: 'ban', address: '192.0.2.1', reason: '' }, /^durationMs: .*\(got undefined\)/],
+    [{ cmd: 'ban', address: '192.0.2.1', durationMs: null, reason: 'x'.repeat(201) }, /^reason: expected text of at most 200 characters/],
+    [{ cmd: 'ban', address: '192.0.2.1', durationMs: null, reason: 7 }, /^reason: .*\(got 7\)/],
+  ];
+  for (const [r, message] of bad) {
+    const p = parseRequest(r);
+    t.match(p, { ok: false, message }, JSON.stringify(r));
+  }
 });

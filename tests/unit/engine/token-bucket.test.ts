@@ -4,10 +4,11 @@ import t from 'tap';
 import { EMPTY, FIRST, TAKEN, TokenBucket, TokenBuckets } from '../../../agent/src/engine/token-bucket.js';
 import { addressKey } from '../../../agent/src/tables/address-key.js';
 
-const A = addressKey('192.0.2.1');
-const B = addressKey('192.0.2.2');
-const C = addressKey('2001:db8::1');
-const D = addressKey('2001:db8::2');
+// addressKey fills one shared array: each source keeps its own copy.
+const A = addressKey('192.0.2.1').slice();
+const B = addressKey('192.0.2.2').slice();
+const C = addressKey('2001:db8::1').slice();
+const D = addressKey('2001:db8::2').slice();
 
 const takeN = (b: TokenBuckets, key: Uint32Array, n: number, now: number) => {
   let ok = 0;
@@ -37,14 +38,18 @@ t.test('sources are independent, IPv4 and IPv6 alike', async (t) => {
   t.equal(b.take(A, 0), FIRST, 'forgotten: a fresh bucket');
 });
 
-t.test('bounded: the source heard from least recently makes room', async (t) => {
-  const b = new TokenBuckets({ rate: 1, per: 1000, burst: 1 }, 3);
-  for (const k of [A, B, C]) b.take(k, 0);
+t.test('bounded, per family: the source heard from least recently makes room', async (t) => {
+  const b = new TokenBuckets({ rate: 1, per: 1000, burst: 1 }, 2);
   b.take(A, 0);
+  b.take(B, 0);
+  b.take(A, 0);
+  b.take(C, 0);
   b.take(D, 0);
-  t.equal(b.size, 3);
+  t.equal(b.size, 4, 'each family has the whole limit');
+  b.take(addressKey('192.0.2.3'), 0);
+  t.equal(b.size, 4);
   t.equal(b.take(B, 0), FIRST, 'B was evicted, so it starts full again');
-  t.equal(b.take(A, 0), EMPTY, 'A was used after B, so it was kept');
+  t.equal(b.take(C, 0), EMPTY, 'the IPv6 sources were not touched');
 });
 
 t.test('sweep drops buckets that have refilled, keeps the rest; with idleMs, only long-idle ones', async (t) => {

@@ -11,11 +11,13 @@
 // Known limits: a flow's state is lost when it idles past `flowIdleMs` or is evicted at `maxFlows`;
 // it restarts at the next segment with an empty window, so a pattern split across that point passes.
 import type { Direction, PayloadRule, Policy } from '../../policy/schema.js';
-import { FLOW_WORDS, flowKeyAt } from '../../packet/flow.js';
+import { FLOW_WORDS, flowKey } from '../../packet/flow.js';
 import { TCP_FIN, TCP_RST, TCP_SYN, type Packet, type TcpHeader } from '../../packet/types.js';
 import { destinationPort, PortSet, RuleIndex } from '../match.js';
 import type { Verdict } from '../verdict.js';
 import { compilePattern, type CompiledPattern } from './pattern.js';
+import { ByFamily } from '../../tables/by-family.js';
+import { stamp32 } from '../../tables/ms32.js';
 import { FlowTable, seqDiff } from './stream.js';
 
 interface CompiledRule {
@@ -42,24 +44,21 @@ const GAP: Verdict = {
   reason: 'segment beyond a gap on an inspected flow: dropped until the sender fills the gap',
 };
 
-/** The flow key of the packet being judged: one array, reused. */
-const KEY = new Uint32Array(FLOW_WORDS);
-
 export class PayloadMatcher {
   readonly #rules: RuleIndex<CompiledRule>;
-  readonly #flows: FlowTable;
+  readonly #flows: ByFamily<FlowTable>;
 
   /** `flows`: the previous matcher's streams, kept across a reload when the limits are the same. */
-  constructor(policy: Policy, limits: MatcherLimits, flows?: FlowTable) {
+  constructor(policy: Policy, limits: MatcherLimits, flows?: ByFamily<FlowTable>) {
     const rules = policy.payloadRules.map(compileRule);
     this.#rules = new RuleIndex(rules);
     // Each flow keeps as many bytes as the widest rule needs.
     const stride = rules.reduce((n, c) => Math.max(n, c.pattern.carry), 0);
-    this.#flows = flows && flows.max === limits.maxFlows ? flows : new FlowTable(limits.maxFlows, limits.flowIdleMs, stride);
-    this.#flows.setStride(stride);
+    this.#flows = flows && flows.v4.max === limits.maxFlows ? flows : new ByFamily((family) => new FlowTable(FLOW_WORDS[family], limits.maxFlows, limits.flowIdleMs, stride));
+    for (const t of this.#flows.both) t.setStride(stride);
   }
 
-  get flows(): FlowTable {
+  get flows(): ByFamily<FlowTable> {
     return this.#flows;
   }
 
@@ -80,14 +79,14 @@ export class PayloadMatcher {
   }
 
   #tcp(p: Packet, l4: TcpHeader, rules: readonly CompiledRule[], port: number, carry: number, established: boolean, now: number): Verdict | null {
-    const flows = this.#flows;
-    flowKeyAt(KEY, 0, p);
+    const key = flowKey(p, l4);
+    const flows = this.#flows.of(key);
     const syn = (l4.flags & TCP_SYN) !== 0;
     const start = syn ? (l4.seq + 1) >>> 0 : l4.seq; // a SYN's data (TCP Fast Open) starts at ISN + 1
-    let s = flows.get(KEY, now);
+    let s = flows.get(key, now);
     if (s < 0 || (syn && !established)) {
       // A new connection (conntrack says so) starts the stream afresh, whatever came before.
-      s = flows.open(KEY, start, now);
+      s = flows.open(key, start, now);
     } else {
       const blocked = flows.blocked(s);
       if (blocked !== null) return blocked;
@@ -99,7 +98,7 @@ export class PayloadMatcher {
     // Beyond a gap: not `lastSeen`, so a flow stuck on bytes we never saw (queue bypass) expires
     // and restarts instead of being dropped for ever. A FIN or RST there ends nothing either.
     if (ahead > 0) return p.payloadLength > 0 ? GAP : null;
-    flows.lastSeen[s] = now;
+    flows.lastSeen[s] = stamp32(now);
     const skip = ahead < 0 ? Math.min(p.payloadLength, -ahead) : 0;
     const dataStart = p.payloadOffset + skip;
     const dataLength = p.payloadLength - skip;
@@ -115,7 +114,7 @@ export class PayloadMatcher {
       if (hit !== null) flows.windowLength[s] = 0;
       else flows.remember(s, p.buf, dataStart, dataLength, carry);
       verdict = hit?.verdict ?? null;
-      flows.seen[s] = flows.seen[s]! + dataLength;
+      flows.addSeen(s, dataLength);
       flows.nextSeq[s] = (flows.nextSeq[s]! + dataLength) >>> 0;
     }
     // Only an in-order FIN/RST ends the state: the receiver ignores others, and a sender must not
@@ -125,7 +124,7 @@ export class PayloadMatcher {
   }
 
   sweep(now: number): void {
-    this.#flows.sweep(now);
+    for (const t of this.#flows.both) t.sweep(now);
   }
 }
 

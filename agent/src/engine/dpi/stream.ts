@@ -3,7 +3,7 @@
 // has already been blocked. Bounded in flows (the least recently seen evicted, idle ones expired)
 // and in bytes per flow: every flow's window is a fixed stretch of one arena, `stride` bytes (the
 // most any payload rule needs), reused for the flow's whole life.
-import { FLOW_WORDS } from '../../packet/flow.js';
+import { elapsed32, stamp32 } from '../../tables/ms32.js';
 import { SlotTable } from '../../tables/slot-table.js';
 import type { Verdict } from '../verdict.js';
 
@@ -16,23 +16,27 @@ export class FlowTable extends SlotTable {
   /** The last `windowLength` bytes inspected and accepted, at `windowAt(slot)` in `arena`. */
   readonly windowLength: Uint16Array;
   arena: Uint8Array;
-  /** Payload bytes inspected so far (for a rule's depth). */
-  readonly seen: Float64Array;
-  readonly lastSeen: Float64Array;
+  /** Payload bytes inspected so far (for a rule's depth), stopping at 2^32 - 1. */
+  readonly seen: Uint32Array;
+  /** When the flow was last seen (tables/ms32.ts). */
+  readonly lastSeen: Uint32Array;
   /** 0, or 1 + the index in #verdicts of the verdict for the rest of the flow (a drop/reject rule matched). */
-  readonly #blocked: Int32Array;
+  readonly #blocked: Uint16Array;
+  /** One per rule and action ever blocking (a reload makes new verdict objects for the same rules). */
   readonly #verdicts: Verdict[] = [];
+  readonly #verdictIndex = new Map<string, number>();
 
-  constructor(maxFlows: number, idleMs: number, stride: number) {
-    super(FLOW_WORDS, maxFlows);
+  /** `width`: the flow key's (packet/flow.ts), one family's. */
+  constructor(width: number, maxFlows: number, idleMs: number, stride: number) {
+    super(width, maxFlows);
     this.#idleMs = idleMs;
     this.#stride = stride;
     this.nextSeq = new Uint32Array(maxFlows);
     this.windowLength = new Uint16Array(maxFlows);
     this.arena = new Uint8Array(maxFlows * stride);
-    this.seen = new Float64Array(maxFlows);
-    this.lastSeen = new Float64Array(maxFlows);
-    this.#blocked = new Int32Array(maxFlows);
+    this.seen = new Uint32Array(maxFlows);
+    this.lastSeen = new Uint32Array(maxFlows);
+    this.#blocked = new Uint16Array(maxFlows);
   }
 
   get stride(): number {
@@ -43,7 +47,7 @@ export class FlowTable extends SlotTable {
   get(key: Uint32Array, now: number): number {
     const s = this.find(key);
     if (s < 0) return s;
-    if (now - this.lastSeen[s]! > this.#idleMs) {
+    if (elapsed32(now, this.lastSeen[s]!) > this.#idleMs) {
       this.delete(s);
       return -1;
     }
@@ -59,13 +63,13 @@ export class FlowTable extends SlotTable {
     this.nextSeq[s] = nextSeq;
     this.windowLength[s] = 0;
     this.seen[s] = 0;
-    this.lastSeen[s] = now;
+    this.lastSeen[s] = stamp32(now);
     this.#blocked[s] = 0;
     return s;
   }
 
   sweep(now: number): void {
-    for (const s of this.slots()) if (now - this.lastSeen[s]! > this.#idleMs) this.delete(s);
+    for (const s of this.slots()) if (elapsed32(now, this.lastSeen[s]!) > this.#idleMs) this.delete(s);
   }
 
   windowAt(slot: number): number {
@@ -78,9 +82,15 @@ export class FlowTable extends SlotTable {
   }
 
   block(slot: number, v: Verdict): void {
-    let i = this.#verdicts.indexOf(v);
-    if (i < 0) i = this.#verdicts.push(v) - 1;
+    const name = `${v.action} ${v.by.kind}:${v.by.name}`;
+    let i = this.#verdictIndex.get(name);
+    if (i === undefined) this.#verdictIndex.set(name, (i = this.#verdicts.push(v) - 1));
     this.#blocked[slot] = i + 1;
+  }
+
+  /** Counts inspected bytes, stopping at the column's largest value (a depth is smaller). */
+  addSeen(slot: number, bytes: number): void {
+    this.seen[slot] = Math.min(0xffffffff, this.seen[slot]! + bytes);
   }
 
   /**

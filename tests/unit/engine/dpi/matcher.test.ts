@@ -3,8 +3,8 @@
 // FIN/RST; UDP per datagram; direction; depth; blocked flows; log rules.
 import t from 'tap';
 import { PayloadMatcher } from '../../../../agent/src/engine/dpi/matcher.js';
-import { FLOW_WORDS, flowKeyAt } from '../../../../agent/src/packet/flow.js';
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type Packet } from '../../../../agent/src/packet/types.js';
+import { flowKey } from '../../../../agent/src/packet/flow.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type Packet, type TcpHeader } from '../../../../agent/src/packet/types.js';
 import { parsePolicy } from '../../../../agent/src/policy/load.js';
 import type { PolicyInput } from '../../../../agent/src/policy/schema.js';
 import { segment, tcp, udp, V4 } from '../../../lib/fake-packet.js';
@@ -82,12 +82,12 @@ t.test('the window does not grow with the stream', async (t) => {
     seq += data.length;
   }
   t.equal(verdicts, 0);
-  const key = new Uint32Array(FLOW_WORDS);
-  flowKeyAt(key, 0, segment(seq, ''));
-  const s = m.flows.get(key, 0);
-  t.equal(m.flows.stride, '/etc/passwd'.length - 1, 'each window is carry bytes');
-  t.equal(m.flows.windowLength[s], '/etc/passwd'.length - 1, 'and this one is full');
-  t.equal(m.flows.seen[s], 200_000);
+  const flows = m.flows.v4;
+  const probe = segment(seq, '');
+  const s = flows.get(flowKey(probe, probe.l4 as TcpHeader), 0);
+  t.equal(flows.stride, '/etc/passwd'.length - 1, 'each window is carry bytes');
+  t.equal(flows.windowLength[s], '/etc/passwd'.length - 1, 'and this one is full');
+  t.equal(flows.seen[s], 200_000);
   t.equal(m.check(segment(seq, 'GET /etc/passwd'), 'inbound', true, 0)?.by.name, 'no-passwd', 'still inspecting');
 });
 

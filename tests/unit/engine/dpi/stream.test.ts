@@ -3,7 +3,7 @@
 import t from 'tap';
 import { FlowTable, seqDiff } from '../../../../agent/src/engine/dpi/stream.js';
 
-const key = (n: number) => Uint32Array.from({ length: 10 }, (_, i) => (i === 0 ? n : 0));
+const key = (n: number) => Uint32Array.from({ length: 3 }, (_, i) => (i === 0 ? n : 0));
 const tail = (f: FlowTable, s: number) => Buffer.from(f.arena.subarray(f.windowAt(s), f.windowAt(s) + f.windowLength[s]!)).toString('latin1');
 const remember = (f: FlowTable, s: number, text: string, carry = f.stride) => {
   // Inside a larger buffer: only the given stretch may be taken.
@@ -12,7 +12,7 @@ const remember = (f: FlowTable, s: number, text: string, carry = f.stride) => {
 };
 
 t.test('remember keeps the last `carry` bytes in the flow\'s own stretch', async (t) => {
-  const flows = new FlowTable(10, 1000, 4);
+  const flows = new FlowTable(3, 10, 1000, 4);
   const s = flows.open(key(1), 0, 0);
   const other = flows.open(key(2), 0, 0);
   remember(flows, other, 'ZZZZ');
@@ -30,7 +30,7 @@ t.test('remember keeps the last `carry` bytes in the flow\'s own stretch', async
 });
 
 t.test('a new stride (after a reload) resizes every window once, keeping what fits', async (t) => {
-  const flows = new FlowTable(10, 1000, 6);
+  const flows = new FlowTable(3, 10, 1000, 6);
   const s = flows.open(key(1), 0, 0);
   remember(flows, s, 'abcdef');
   flows.setStride(3);
@@ -43,7 +43,7 @@ t.test('a new stride (after a reload) resizes every window once, keeping what fi
 });
 
 t.test('open restarts a flow; block remembers the verdict', async (t) => {
-  const flows = new FlowTable(10, 1000, 4);
+  const flows = new FlowTable(3, 10, 1000, 4);
   const s = flows.open(key(1), 100, 0);
   remember(flows, s, 'abcd');
   flows.seen[s] = 4;
@@ -61,7 +61,7 @@ t.test('seqDiff is signed across the wrap', async (t) => {
 });
 
 t.test('idle flows expire on access and on sweep; the least recently seen is evicted at the cap', async (t) => {
-  const flows = new FlowTable(2, 1000, 4);
+  const flows = new FlowTable(3, 2, 1000, 4);
   flows.open(key(1), 0, 0);
   t.ok(flows.get(key(1), 1000) >= 0, 'idle exactly the timeout: kept');
   t.equal(flows.get(key(1), 1001), -1, 'idle longer: gone');
