@@ -166,12 +166,12 @@ export const Policy = z
     bans: Bans.prefault({}),
     limits: z
       .strictObject({
-        sources: z.number().int().min(16).max(10_000_000).default(100_000).describe('Sources each per-source table (every rate limit, the flood and scan detectors) remembers; beyond it the least recently seen is forgotten.'),
-        flows: z.number().int().min(16).max(10_000_000).default(100_000).describe('TCP flows with payload-inspection state; beyond it the least recently seen restarts with an empty window.'),
+        sources: z.number().int().min(16).max(10_000_000).default(100_000).describe('Sources of each family each per-source table (every rate limit, the flood and scan detectors) remembers; beyond it the least recently seen is forgotten.'),
+        flows: z.number().int().min(16).max(10_000_000).default(100_000).describe('TCP flows of each family with payload-inspection state; beyond it the least recently seen restarts with an empty window.'),
         flowIdle: Duration.prefault('5m').describe('A flow idle this long loses its inspection state.'),
       })
       .prefault({})
-      .describe("The agent's memory bound: about 60 bytes per source per table and 100 bytes per flow, plus each flow's window (the longest text pattern, or 1 KiB with a regular expression)."),
+      .describe("The agent's memory bound, for each family: a source costs about 26 bytes per table (38 for IPv6), a flow about 52 (66) plus its window (the longest text pattern less one byte, or 1 KiB with a regular expression)."),
     logging: z
       .strictObject({
         level: LogLevel.default('info'),
