@@ -2,16 +2,24 @@
 // bounded wait, delivered UDP packets (the server namespace's own counters), queue counters,
 // round-trip latency, TCP throughput, peak RSS. Every load is bounded in count and time.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { AGENT_NODE_ENV, AGENT_NODE_FLAGS } from '../../agent/dist/demo/agent-process.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
 
 export const FLOOD_PORT = 9000;
 export const ECHO_PORT = 9001;
 export const SENDER_CPU = '0';
 export const CONSUMER_CPU = '1';
 
-/** Starts `cmd` pinned to `cpu` in `ns`; resolves once a line on stdout or stderr satisfies `ready`. */
-export async function startPinned(lab, ns, cpu, cmd, args, ready, timeoutMs = 30_000) {
-  const child = lab.spawn(ns, 'taskset', ['-c', cpu, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `cmd` pinned to `cpu` in `ns` (with `env` added to this process's environment); resolves
+ * once a line on stdout or stderr satisfies `ready`.
+ */
+export async function startPinned(lab, ns, cpu, cmd, args, ready, timeoutMs = 30_000, env = {}) {
+  const child = lab.spawn(ns, 'taskset', ['-c', cpu, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const lines = { stdout: [], stderr: [] };
   let exitCode;
   const exited = new Promise((resolve) => child.once('exit', (code) => resolve((exitCode = code))));
@@ -42,6 +50,16 @@ export async function startPinned(lab, ns, cpu, cmd, args, ready, timeoutMs = 30
   };
 }
 
+/**
+ * The full agent (agent.js: `vpsfw run` on a queue backend) in the server namespace, pinned to the
+ * consumer core, with the Node flags and environment the installed units give it. `dir` holds
+ * policy.json and gets the control socket and the state directory.
+ */
+export function startAgent(lab, backend, dir, timeoutMs = 30_000) {
+  const args = [...AGENT_NODE_FLAGS, join(here, 'agent.js'), backend, join(dir, 'policy.json'), join(dir, 'control.sock'), join(dir, 'state')];
+  return startPinned(lab, lab.server, CONSUMER_CPU, process.execPath, args, (l) => l.includes('"event":"start"'), timeoutMs, AGENT_NODE_ENV);
+}
+
 /** Peak resident set (VmHWM) of a process, in MiB; null once it is gone. */
 export function peakRssMiB(pid) {
   try {
@@ -50,6 +68,12 @@ export function peakRssMiB(pid) {
   } catch {
     return null;
   }
+}
+
+/** A socket on the flooded port that nobody reads, for `seconds`: packets count as arrived, none is answered. */
+export function startUdpSink(lab, seconds) {
+  const script = `import socket,time\ns=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\ns.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)\ns.bind(('::',${FLOOD_PORT}))\ntime.sleep(${seconds})`;
+  return lab.spawn(lab.server, '/usr/bin/python3', ['-c', script], { stdio: 'ignore' });
 }
 
 /** UDP datagrams that reached the server's UDP layer (delivered, no port, or dropped at a full socket). */
@@ -70,10 +94,15 @@ export async function queueDrops(lab, num = 0) {
   return { queueDropped: 0, userDropped: 0 };
 }
 
-/** The sender floods the server for `seconds`; packets per second sent and arrived past the firewall. */
-export async function udpFlood(lab, tools, seconds) {
+/**
+ * The sender floods the server for `seconds` (one flow, or one from each of the attacker's
+ * addresses in `sources`); packets per second sent and arrived past the firewall.
+ */
+export async function udpFlood(lab, tools, seconds, sources = []) {
   const before = await udpArrived(lab);
-  const r = await lab.exec(lab.attacker.ns, 'taskset', ['-c', SENDER_CPU, tools.udpFlood, lab.attacker.server4, String(FLOOD_PORT), String(seconds)], { timeoutMs: seconds * 1000 + 15_000 });
+  // SOURCES comes after PAYLOAD_BYTES and MAX_PACKETS: given as the sender's defaults.
+  const flows = sources.length ? ['18', '100000000', sources.join(',')] : [];
+  const r = await lab.exec(lab.attacker.ns, 'taskset', ['-c', SENDER_CPU, tools.udpFlood, lab.attacker.server4, String(FLOOD_PORT), String(seconds), ...flows], { timeoutMs: seconds * 1000 + 15_000 });
   // Let the queue empty before counting.
   await new Promise((r) => setTimeout(r, 300));
   const after = await udpArrived(lab);

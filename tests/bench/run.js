@@ -1,6 +1,8 @@
 // `npm run bench`: one run, one lab, the same load for every row. Needs root, gcc,
-// libnetfilter-queue-dev, iperf3, hping3, and a build (`npm run build`, the addon in agent/native).
-// Usage: node tests/bench/run.js [--rounds N] [--seconds N] [--rtt-count N] [--no-doc]
+// libnetfilter-queue-dev, iperf3, conntrack, and a build (`npm run build`, the addon in agent/native).
+// Usage: node tests/bench/run.js [--rounds N] [--seconds N] [--rtt-count N] [--rows A,B,...] [--no-doc]
+//   --rows  only these rows and sections (default: all): the UDP rows by name (kernel, c-baseline,
+//           ...), tcp, attack, memory, agent-memory; a run of some rows leaves docs/benchmarks.md alone
 // Writes tests/bench/results/<date>T<hhmm>-<commit>.json and the generated part of docs/benchmarks.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,19 +10,20 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { AGENT_NODE_FLAGS } from '../../agent/dist/demo/agent-process.js';
 import { makeLab } from '../../agent/dist/demo/lab.js';
 import { startService } from '../../agent/dist/demo/probes.js';
 import { candidatePaths } from '../../agent/dist/queue/native-binding.js';
+import { agentMemory } from './agent-memory.js';
 import { underAttack } from './attack.js';
-import { CONSUMER_CPU, ECHO_PORT, FLOOD_PORT, peakRssMiB, queueDrops, startPinned, tcpThroughput, udpFlood, udpRtt } from './measure.js';
+import { CONSUMER_CPU, ECHO_PORT, FLOOD_PORT, peakRssMiB, queueDrops, startAgent, startPinned, startUdpSink, tcpThroughput, udpFlood, udpRtt } from './measure.js';
 import { benchPolicy, WEB_PORT } from './policy.js';
 import { writeReport } from './report.js';
+import { routeBenchRange } from './syn-load.js';
 import { buildTools } from './tools.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '../..');
-const { values: opt } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, 'rtt-count': { type: 'string', default: '2000' }, 'no-doc': { type: 'boolean', default: false } } });
+const { values: opt } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, 'rtt-count': { type: 'string', default: '2000' }, rows: { type: 'string' }, 'no-doc': { type: 'boolean', default: false } } });
 const seconds = Number(opt.seconds);
 const rttCount = Number(opt['rtt-count']);
 const rounds = Number(opt.rounds);
@@ -31,7 +34,6 @@ const nativeBuilt = candidatePaths().some((p) => existsSync(p));
 
 const node = process.execPath;
 const consumer = (kind) => [node, join(here, 'consumer.js'), kind, '0', MAXLEN];
-const agent = (backend, work) => [node, ...AGENT_NODE_FLAGS, join(here, 'agent.js'), backend, join(work, 'policy.json'), join(work, 'control.sock'), join(work, 'state')];
 
 /** The UDP rows: what stands between the flood and the server's UDP layer. */
 const rows = [
@@ -43,15 +45,24 @@ const rows = [
   { name: 'agent-nfqueue', what: 'vpsfw agent, realistic policy, `nfqueue` backend', agent: 'nfqueue' },
   { name: 'agent-native', what: 'vpsfw agent, realistic policy, native backend', agent: 'native', native: true },
 ];
+const SECTIONS = ['tcp', 'attack', 'memory', 'agent-memory'];
+const ALL = [...rows.map((r) => r.name), ...SECTIONS];
+const selected = opt.rows === undefined ? ALL : opt.rows.split(',').map((n) => n.trim());
+const unknown = selected.filter((n) => !ALL.includes(n));
+if (unknown.length || !selected.length) throw new Error(`--rows: unknown ${unknown.join(', ') || '(empty)'}; choose from ${ALL.join(', ')}`);
+const want = (name) => selected.includes(name);
+const writeDoc = !opt['no-doc'] && selected.length === ALL.length;
 
 const iptables = (lab, op) => lab.exec(lab.server, 'iptables', [op, 'INPUT', '-p', 'udp', '-m', 'multiport', '--dports', `${FLOOD_PORT},${ECHO_PORT}`, '-j', 'NFQUEUE', '--queue-num', '0']);
 
+/** The agent on the bench policy; resolves once it has started. */
+function startBenchAgent(lab, backend, work) {
+  writeFileSync(join(work, 'policy.json'), JSON.stringify(benchPolicy));
+  return startAgent(lab, backend, work);
+}
+
 async function startConsumer(lab, row, tools, work) {
-  if (row.agent) {
-    writeFileSync(join(work, 'policy.json'), JSON.stringify(benchPolicy));
-    const [cmd, ...args] = agent(row.agent, work);
-    return startPinned(lab, lab.server, CONSUMER_CPU, cmd, args, (l) => l.includes('"event":"start"'));
-  }
+  if (row.agent) return startBenchAgent(lab, row.agent, work);
   await iptables(lab, '-A');
   const [cmd, ...args] = row.cmd(tools);
   return startPinned(lab, lab.server, CONSUMER_CPU, cmd, args, (l) => l === 'ready');
@@ -100,24 +111,24 @@ async function main() {
   try {
     const tools = buildTools(work);
     const ttl = String(600);
-    // A socket on the flooded port that nobody reads: packets count as arrived, none is answered.
-    background.push(lab.spawn(lab.server, '/usr/bin/python3', ['-c', `import socket,time\ns=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\ns.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)\ns.bind(('::',${FLOOD_PORT}))\ntime.sleep(${ttl})`], { stdio: 'ignore' }));
+    background.push(startUdpSink(lab, ttl));
     background.push(lab.spawn(lab.server, tools.udpRtt, ['echo', String(ECHO_PORT), ttl], { stdio: 'ignore' }));
     background.push(startService(lab, lab.server, [WEB_PORT]));
     await new Promise((r) => setTimeout(r, 500));
 
-    const results = { machine: machine(), settings: { rounds, seconds, rttCount, queueMaxLen: Number(MAXLEN), payloadBytes: 18 }, udp: [], tcp: [], attack: null, memory: null };
+    const benchRange = await routeBenchRange(lab);
+    const results = { machine: machine(), settings: { rounds, seconds, rttCount, queueMaxLen: Number(MAXLEN), payloadBytes: 18, rows: selected, benchRange }, udp: [], tcp: [], attack: null, memory: null, agentMemory: null };
     // Background load on a shared machine comes and goes: every row runs once per round, rounds
     // repeat, and each row reports its median (every run is kept in the JSON).
     const runs = new Map(rows.map((r) => [r.name, []]));
     for (let round = 1; round <= rounds; round++) {
       for (const row of rows) {
-        if (row.native && !nativeBuilt) continue;
+        if (!want(row.name) || (row.native && !nativeBuilt)) continue;
         process.stderr.write(`bench: round ${round}: ${row.name} ...\n`);
         runs.get(row.name).push(await measureRow(lab, row, tools, work));
       }
     }
-    for (const row of rows) {
+    for (const row of rows.filter((r) => want(r.name))) {
       const r = runs.get(row.name);
       results.udp.push(r.length ? summarize(row, r) : { name: row.name, what: row.what, skipped: 'native addon not built' });
     }
@@ -126,30 +137,42 @@ async function main() {
     const agentBackend = nativeBuilt ? 'native' : 'nfqueue';
     const tcp = { kernel: [], conntrack: [], agent: [] };
     const conntrackRule = ['INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'];
-    for (let round = 1; round <= rounds; round++) {
+    for (let round = 1; want('tcp') && round <= rounds; round++) {
       process.stderr.write(`bench: tcp round ${round} ...\n`);
       tcp.kernel.push(await tcpThroughput(lab, seconds));
       await lab.exec(lab.server, 'iptables', ['-A', ...conntrackRule]);
       tcp.conntrack.push(await tcpThroughput(lab, seconds));
       await lab.exec(lab.server, 'iptables', ['-D', ...conntrackRule]);
-      writeFileSync(join(work, 'policy.json'), JSON.stringify(benchPolicy));
-      const [cmd, ...args] = agent(agentBackend, work);
-      const running = await startPinned(lab, lab.server, CONSUMER_CPU, cmd, args, (l) => l.includes('"event":"start"'));
+      const running = await startBenchAgent(lab, agentBackend, work);
       try {
         tcp.agent.push(await tcpThroughput(lab, seconds));
-        if (round === rounds) {
-          process.stderr.write('bench: under attack ...\n');
-          results.attack = { backend: agentBackend, ...(await underAttack(lab, running, join(work, 'control.sock'), seconds)), rssMiB: peakRssMiB(running.pid) };
-        }
       } finally {
         await running.stop();
       }
     }
-    results.tcp.push({ name: 'kernel', what: 'no rules', gbps: median(tcp.kernel), runs: tcp.kernel });
-    results.tcp.push({ name: 'conntrack', what: 'one rule: conntrack ESTABLISHED,RELATED accept', gbps: median(tcp.conntrack), runs: tcp.conntrack });
-    results.tcp.push({ name: `agent-${agentBackend}`, what: 'agent running (fast path)', gbps: median(tcp.agent), runs: tcp.agent });
-    process.stderr.write('bench: memory ...\n');
-    results.memory = JSON.parse(execFileSync(node, ['--expose-gc', join(here, 'memory.js'), '100000'], { encoding: 'utf8', timeout: 120_000 }));
+    if (want('tcp')) {
+      results.tcp.push({ name: 'kernel', what: 'no rules', gbps: median(tcp.kernel), runs: tcp.kernel });
+      results.tcp.push({ name: 'conntrack', what: 'one rule: conntrack ESTABLISHED,RELATED accept', gbps: median(tcp.conntrack), runs: tcp.conntrack });
+      results.tcp.push({ name: `agent-${agentBackend}`, what: 'agent running (fast path)', gbps: median(tcp.agent), runs: tcp.agent });
+    }
+    if (want('attack')) {
+      process.stderr.write('bench: under attack ...\n');
+      const running = await startBenchAgent(lab, agentBackend, work);
+      try {
+        results.attack = { backend: agentBackend, ...(await underAttack(lab, tools, running, join(work, 'control.sock'), seconds)), rssMiB: peakRssMiB(running.pid) };
+      } finally {
+        await running.stop();
+      }
+    }
+    if (want('memory')) {
+      process.stderr.write('bench: memory ...\n');
+      results.memory = JSON.parse(execFileSync(node, ['--expose-gc', join(here, 'memory.js'), '100000'], { encoding: 'utf8', timeout: 120_000 }));
+    }
+    // Last: it leaves 100k half-open connections in the server's conntrack table for a minute.
+    if (want('agent-memory')) {
+      process.stderr.write('bench: agent memory ...\n');
+      results.agentMemory = nativeBuilt ? await agentMemory(lab, tools, work) : { skipped: 'native addon not built' };
+    }
     results.machine.loadAfter = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ');
 
     const dir = join(here, 'results');
@@ -157,9 +180,9 @@ async function main() {
     // Date and minute in the name: two runs at one commit both stay.
     const file = join(dir, `${results.machine.date.slice(0, 16).replace(':', '')}-${results.machine.commit}.json`);
     writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-    if (!opt['no-doc']) writeReport(join(root, 'docs/benchmarks.md'), results);
+    if (writeDoc) writeReport(join(root, 'docs/benchmarks.md'), results);
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-    process.stderr.write(`bench: wrote ${file}${opt['no-doc'] ? '' : ' and docs/benchmarks.md'}\n`);
+    process.stderr.write(`bench: wrote ${file}${writeDoc ? ' and docs/benchmarks.md' : ''}\n`);
   } finally {
     for (const p of background) p.kill();
     await lab.destroy();

@@ -1,13 +1,13 @@
-// Compiles the benchmark's C programs (load generator, latency probe, C baseline consumer) into a
-// temporary directory with the system gcc.
+// Compiles the benchmark's C programs (UDP and SYN load generators, latency probe, C baseline
+// consumer) into a temporary directory with the system gcc.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const PROGRAMS = { udpFlood: ['udp-flood.c'], udpRtt: ['udp-rtt.c'], cBaseline: ['c-baseline.c', '-lnetfilter_queue'] };
+const PROGRAMS = { udpFlood: ['udp-flood.c'], synFlood: ['syn-flood.c'], udpRtt: ['udp-rtt.c'], cBaseline: ['c-baseline.c', '-lnetfilter_queue'] };
 
-/** @returns {{udpFlood: string, udpRtt: string, cBaseline: string}} paths of the built programs */
+/** @returns {{udpFlood: string, synFlood: string, udpRtt: string, cBaseline: string}} paths of the built programs */
 export function buildTools(dir) {
   const out = {};
   for (const [name, [src, ...libs]] of Object.entries(PROGRAMS)) {

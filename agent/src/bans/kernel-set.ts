@@ -6,9 +6,10 @@ import type { BanKernel } from './store.js';
 
 export function ipsetBanKernel(runner: CommandRunner): BanKernel {
   return {
-    async add(entries) {
+    // Not async: the entries are let go once the script is made, not kept while ipset runs.
+    add(entries) {
       const script = entries.map((e) => `add ${setNames(e.family).ban} ${e.address} timeout ${e.seconds} -exist\n`).join('');
-      await runner.run('ipset', ['restore'], script);
+      return runner.run('ipset', ['restore'], script).then(() => undefined);
     },
     async del(address, family) {
       await runner.run('ipset', ['del', setNames(family).ban, address, '-exist']);

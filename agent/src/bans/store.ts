@@ -264,14 +264,18 @@ export class BanStore {
     }
     for (const b of this.#bans.both) {
       let batch: Array<{ address: string; family: Family; seconds: number }> = [];
+      // The batch is handed over, not kept while ipset runs: fewer objects live on into the old generation.
+      const send = () => {
+        const sent = this.#kernel.add(batch).catch(this.#onError);
+        batch = [];
+        return sent;
+      };
       for (const s of b.slots()) {
         if (b.until[s] === 0) continue;
         batch.push({ address: addressText(b.keyOf(s)), family: b.family, seconds: kernelSeconds(b.until[s]!, now) });
-        if (batch.length < KERNEL_BATCH) continue;
-        await this.#kernel.add(batch).catch(this.#onError);
-        batch = [];
+        if (batch.length === KERNEL_BATCH) await send();
       }
-      if (batch.length > 0) await this.#kernel.add(batch).catch(this.#onError);
+      if (batch.length > 0) await send();
     }
     return this.#active;
   }
