@@ -132,23 +132,38 @@ async function main() {
       const r = runs.get(row.name);
       results.udp.push(r.length ? summarize(row, r) : { name: row.name, what: row.what, skipped: 'native addon not built' });
     }
-    // iperf3 varies from run to run: alternate no rules / conntrack only / agent, rounds times,
-    // report the medians. Conntrack alone is what any stateful firewall costs: the fair ceiling.
+    // iperf3 varies by ±5–10 % from run to run here (where the receiver's softirq work lands,
+    // other load): no rules, conntrack only and the agent alternate, in an order rotated every
+    // round, for three times the UDP rows' rounds (9 by default; tests/bench/fast-path.js measured
+    // a 9-round median ratio steady to a few per cent); the medians are reported. Conntrack alone
+    // is what any stateful firewall costs: the fair ceiling.
     const agentBackend = nativeBuilt ? 'native' : 'nfqueue';
     const tcp = { kernel: [], conntrack: [], agent: [] };
+    const tcpRounds = rounds * 3;
     const conntrackRule = ['INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'];
-    for (let round = 1; want('tcp') && round <= rounds; round++) {
-      process.stderr.write(`bench: tcp round ${round} ...\n`);
-      tcp.kernel.push(await tcpThroughput(lab, seconds));
-      await lab.exec(lab.server, 'iptables', ['-A', ...conntrackRule]);
-      tcp.conntrack.push(await tcpThroughput(lab, seconds));
-      await lab.exec(lab.server, 'iptables', ['-D', ...conntrackRule]);
-      const running = await startBenchAgent(lab, agentBackend, work);
-      try {
-        tcp.agent.push(await tcpThroughput(lab, seconds));
-      } finally {
-        await running.stop();
-      }
+    const tcpRows = {
+      kernel: async () => tcp.kernel.push(await tcpThroughput(lab, seconds)),
+      conntrack: async () => {
+        await lab.exec(lab.server, 'iptables', ['-A', ...conntrackRule]);
+        try {
+          tcp.conntrack.push(await tcpThroughput(lab, seconds));
+        } finally {
+          await lab.exec(lab.server, 'iptables', ['-D', ...conntrackRule]);
+        }
+      },
+      agent: async () => {
+        const running = await startBenchAgent(lab, agentBackend, work);
+        try {
+          tcp.agent.push(await tcpThroughput(lab, seconds));
+        } finally {
+          await running.stop();
+        }
+      },
+    };
+    const names = Object.keys(tcpRows);
+    for (let round = 0; want('tcp') && round < tcpRounds; round++) {
+      process.stderr.write(`bench: tcp round ${round + 1} of ${tcpRounds} ...\n`);
+      for (let i = 0; i < names.length; i++) await tcpRows[names[(round + i) % names.length]]();
     }
     if (want('tcp')) {
       results.tcp.push({ name: 'kernel', what: 'no rules', gbps: median(tcp.kernel), runs: tcp.kernel });

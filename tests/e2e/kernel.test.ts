@@ -1,13 +1,14 @@
 // The kernel layer on a real kernel, with no agent: render → apply → traffic → remove, inside a lab's
 // server namespace (the firewall code runs there through `ip netns exec`). What needs no judgement
-// is proved with real connections: denied networks and bans drop, the allowlist returns, fail-open
-// lets queued packets pass with nobody on the queue and fail-closed does not, the kernel builds the
-// RST for a reject-marked packet. Foreign rules and sets (as NixOS' firewall or ufw keep) are
+// is proved with real connections: denied networks and bans drop (open flows too), the allowlist
+// returns, established flows take the fast path, fail-open lets queued packets pass with nobody on
+// the queue and fail-closed does not, the kernel builds the RST for a reject-marked packet, IPv6
+// neighbour discovery survives a ban. Foreign rules and sets (as NixOS' firewall or ufw keep) are
 // there throughout and come out untouched; apply is idempotent and remove leaves the tables as
 // they were.
 import t, { type Test } from 'tap';
 import { ipsetBanKernel } from '../../agent/src/bans/kernel-set.js';
-import { probe, startService } from '../../agent/src/demo/probes.js';
+import { pingCount, probe, startService } from '../../agent/src/demo/probes.js';
 import { KernelFirewall } from '../../agent/src/kernel/apply.js';
 import { realRunner, type CommandRunner } from '../../agent/src/kernel/exec.js';
 import { REJECT_MARK } from '../../agent/src/kernel/names.js';
@@ -49,13 +50,26 @@ async function kernelLab(t: Test): Promise<KernelLab> {
   return { lab, runner, fw: new KernelFirewall(runner) };
 }
 
-/** Packets counted by the first rule of ours whose `iptables-save` line contains `text`. */
-async function packets(k: KernelLab, family: 4 | 6, text: string): Promise<number> {
+/** Packets counted by the rule of ours whose comment is `vpsfw: <comment>`. */
+async function packets(k: KernelLab, family: 4 | 6, comment: string): Promise<number> {
   const { stdout } = await k.runner.run(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-c', '-t', 'filter']);
-  const line = stdout.split('\n').find((l) => l.includes('-A VPSFW-') && l.includes(text));
-  if (line === undefined) throw new Error(`no rule with ${text} in IPv${family}`);
+  const line = stdout.split('\n').find((l) => l.includes('-A VPSFW-') && l.includes(`--comment "vpsfw: ${comment}"`));
+  if (line === undefined) throw new Error(`no rule with comment ${comment} in IPv${family}`);
   return Number(/^\[(\d+):/.exec(line)?.[1]);
 }
+
+/** Resolves once the rule with this comment has counted more than `than` packets (bounded wait). */
+async function counted(k: KernelLab, family: 4 | 6, comment: string, than: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await packets(k, family, comment)) > than) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`IPv${family}: ${comment} never counted more than ${than}`);
+}
+
+/** Eight chunks 400 ms apart from the attacker (or `local`): a flow that stays open long enough to be cut. */
+const longFlow = (lab: Lab, family: 4 | 6, local?: string) =>
+  probe(lab, lab.attacker.ns, family === 4 ? lab.attacker.server4 : lab.attacker.server6, 8080, { chunks: Array.from({ length: 8 }, (_, i) => `chunk ${i}`), gapMs: 400, ...(local === undefined ? {} : { local }) });
 
 /** Connects from the attacker (optionally from one of its other addresses) to the server. */
 const fromAttacker = (lab: Lab, family: 4 | 6, port: number, local?: string) =>
@@ -201,4 +215,68 @@ t.test('payload rules queue established packets on their ports; depth stops afte
   t.ok(first >= 1 && first < whole, `with depth 200 only the first packets are (${first})`);
   t.ok((await packets(k, 4, 'payload inspection')) >= whole + first, 'marked packets go to the queue');
   t.equal(await packets(k, 6, 'payload rule whole-flow'), 0, 'no IPv6 traffic, no IPv6 count');
+});
+
+t.test('established flows take the fast path: only their SYN is queued', async (t) => {
+  const k = await kernelLab(t);
+  await k.fw.apply(planOf({ queue: { failMode: 'open' } }));
+  for (const family of [4, 6] as const) {
+    const queued = await packets(k, family, 'judged by the agent');
+    const fast = await packets(k, family, 'fast path');
+    const chunks = ['a', 'b', 'c', 'd'];
+    const r = await probe(k.lab, k.lab.client.ns, family === 4 ? k.lab.client.server4 : k.lab.client.server6, 8080, { chunks, gapMs: 50 });
+    t.equal(r.replies, chunks.length, `IPv${family}: the flow works`);
+    t.equal((await packets(k, family, 'judged by the agent')) - queued, 1, `IPv${family}: the SYN went to the queue, nothing else`);
+    t.ok((await packets(k, family, 'fast path')) - fast >= chunks.length, `IPv${family}: every data segment took the fast path`);
+  }
+});
+
+t.test('a ban cuts a flow that is already established; an allowlisted source is never cut', async (t) => {
+  const k = await kernelLab(t);
+  await k.fw.apply(planOf({ queue: { failMode: 'open' }, bans: { allowlist: [`${k.lab.client.ip4}/32`, `${k.lab.client.ip6}/128`] } }));
+  const bans = ipsetBanKernel(k.runner);
+  for (const family of [4, 6] as const) {
+    const address = family === 4 ? k.lab.attacker.ip4 : k.lab.attacker.ip6;
+    const before = await packets(k, family, 'fast path');
+    const flow = longFlow(k.lab, family);
+    // Banned once the flow is established and its first data went through.
+    await counted(k, family, 'fast path', before + 1);
+    await bans.add([{ address, family, seconds: 600 }]);
+    const r = await flow;
+    t.ok(r.connected && r.replies >= 1 && r.replies < 8, `IPv${family}: the open flow got answers, then none after the ban (${r.replies} of 8)`);
+    t.ok((await packets(k, family, 'banned, established')) > 0, `IPv${family}: dropped by the established ban rule`);
+    await bans.del(address, family);
+
+    // The store never bans an allowlisted source; if the set holds one anyway, the allowlist wins.
+    await bans.add([{ address: family === 4 ? k.lab.client.ip4 : k.lab.client.ip6, family, seconds: 600 }]);
+    const chunks = ['a', 'b', 'c'];
+    t.equal((await probe(k.lab, k.lab.client.ns, family === 4 ? k.lab.client.server4 : k.lab.client.server6, 8080, { chunks, gapMs: 50 })).replies, chunks.length, `IPv${family}: allowlisted and in the ban set: new and established packets pass`);
+  }
+});
+
+t.test('a network denied by a reload cuts its open flows', async (t) => {
+  const k = await kernelLab(t);
+  await k.fw.apply(planOf({ queue: { failMode: 'open' } }));
+  for (const family of [4, 6] as const) {
+    const local = family === 4 ? k.lab.denied4 : k.lab.denied6;
+    const before = await packets(k, family, 'fast path');
+    const flow = longFlow(k.lab, family, local);
+    await counted(k, family, 'fast path', before + 1);
+    await k.fw.apply(planOf({ queue: { failMode: 'open' }, denyNetworks: ['203.0.113.0/24', '2001:db8:bad::/48'] }));
+    const r = await flow;
+    t.ok(r.connected && r.replies >= 1 && r.replies < 8, `IPv${family}: answers until the reload, none after (${r.replies} of 8)`);
+    t.ok((await packets(k, family, 'denied network, established')) > 0, `IPv${family}: dropped by the established deny rule`);
+    await k.fw.apply(planOf({ queue: { failMode: 'open' } }));
+  }
+});
+
+t.test('IPv6 neighbour discovery from a banned source is still answered', async (t) => {
+  const k = await kernelLab(t);
+  await k.fw.apply(planOf({ queue: { failMode: 'open' } }));
+  await ipsetBanKernel(k.runner).add([{ address: k.lab.attacker.ip6, family: 6, seconds: 600 }]);
+  const { ns, server6 } = k.lab.attacker;
+  await k.lab.exec(ns, 'ip', ['-6', 'neigh', 'flush', 'dev', 'eth0']);
+  // The echo request is dropped by the ban; the neighbour solicitation before it must not be.
+  t.equal(await pingCount(k.lab, ns, server6, { count: 1, deadlineS: 2 }), 0, 'the banned source gets no echo reply');
+  t.match((await k.lab.exec(ns, 'ip', ['-6', 'neigh', 'show', server6, 'dev', 'eth0'])).stdout, /lladdr [0-9a-f:]+/, 'but the server answered its neighbour solicitation');
 });

@@ -44,9 +44,12 @@ export class KernelFirewall {
       for (const h of HOOKS) {
         while (await this.#ok(t.tables, ['-w', '-D', h.builtin, '-j', h.chain]));
       }
+      // All flushed before any is deleted: a chain of ours that another still jumps to cannot go.
+      const present: string[] = [];
       for (const chain of Object.values(CHAINS)) {
-        if (await this.#ok(t.tables, ['-w', '-F', chain])) await this.#run.run(t.tables, ['-w', '-X', chain]);
+        if (await this.#ok(t.tables, ['-w', '-F', chain])) present.push(chain);
       }
+      for (const chain of present) await this.#run.run(t.tables, ['-w', '-X', chain]);
     }
     for (const family of FAMILIES) {
       for (const name of Object.values(setNames(family))) {

@@ -6,6 +6,8 @@ export type Family = 4 | 6;
 export const CHAINS = {
   input: 'VPSFW-INPUT',
   output: 'VPSFW-OUTPUT',
+  /** The fast path: VPSFW-INPUT sends established and related packets here, hooked by nothing else. */
+  established: 'VPSFW-ESTABLISHED',
 } as const;
 
 /** The built-in chain each of ours is hooked into (one jump each, at the top). */

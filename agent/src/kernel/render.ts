@@ -57,12 +57,12 @@ export function multiportLists(ports: readonly PortRange[]): string[] {
 }
 
 /** Established packets on payload-rule ports: marked, then queued with the rest of the judged traffic. */
-function payloadQueueing(chain: string, rules: readonly PayloadRule[]): string[] {
+function payloadQueueing(chain: string, rules: readonly PayloadRule[], extra = ''): string[] {
   const out: string[] = [];
   for (const r of rules) {
     const depth = r.depth === undefined ? '' : ` -m connbytes --connbytes 0:${r.depth} --connbytes-dir original --connbytes-mode bytes`;
     for (const ports of multiportLists(r.ports)) {
-      out.push(`-A ${chain} -p ${r.protocol} -m multiport --dports ${ports} -m conntrack --ctstate ESTABLISHED${depth} ${comment(`payload rule ${r.name}`)} -j MARK --set-xmark ${hex(ESTABLISHED_MARK)}/${hex(MARK_MASK)}`);
+      out.push(`-A ${chain} -p ${r.protocol} -m multiport --dports ${ports} -m conntrack --ctstate ESTABLISHED${depth}${extra} ${comment(`payload rule ${r.name}`)} -j MARK --set-xmark ${hex(ESTABLISHED_MARK)}/${hex(MARK_MASK)}`);
     }
   }
   return out;
@@ -75,7 +75,7 @@ function rejectRules(chain: string, family: Family): string[] {
   ];
 }
 
-/** Outbound traffic is queued only when the policy judges it; otherwise OUTPUT costs one jump. */
+/** Outbound traffic is queued only when the policy judges it; otherwise OUTPUT costs one jump to an empty chain. */
 function judgesOutbound(p: Policy): boolean {
   return (
     p.defaults.outbound !== 'accept' ||
@@ -88,34 +88,47 @@ function judgesOutbound(p: Policy): boolean {
 export function renderFamily(policy: Policy, family: Family): string {
   const sets = setNames(family);
   const inp = CHAINS.input;
+  const est = CHAINS.established;
   const out = CHAINS.output;
   const queue = queueTarget(policy);
+  // Evaluated only after another match of the rule succeeded, so it costs the fast path nothing.
+  const notAllowed = ` -m set ! --match-set ${sets.allow} src`;
+  // The deny set holds this policy's networks and nothing else (the same apply fills it): with
+  // none in this family its rules could match nothing, so they are left out, lookups and all.
+  const denies = policy.denyNetworks.some((c) => c.family === family);
   const inboundPayload = policy.payloadRules.filter((r) => r.direction === 'inbound');
   const outboundPayload = policy.payloadRules.filter((r) => r.direction === 'outbound');
   const lines = [
     `# vpsfw: IPv${family}, queue ${policy.queue.num}, fail-${policy.queue.failMode}`,
     '*filter',
     `:${inp} - [0:0]`,
+    `:${est} - [0:0]`,
     `:${out} - [0:0]`,
     ...rejectRules(inp, family),
     `-A ${inp} -i lo -j RETURN`,
+    // Established and related packets go (goto: the end of that chain returns past our jump) to a
+    // short chain of their own; the rest below sees only what opens a flow or belongs to none.
+    `-A ${inp} -m conntrack --ctstate RELATED,ESTABLISHED ${comment('fast path')} -g ${est}`,
     `-A ${inp} -m set --match-set ${sets.allow} src ${comment('allowlist')} -j RETURN`,
     ...(family === 6 ? NDP_TYPES.map((t) => `-A ${inp} -p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j RETURN`) : []),
     `-A ${inp} -m conntrack --ctstate INVALID -j DROP`,
     `-A ${inp} -p tcp ! --syn -m conntrack --ctstate NEW ${comment('new TCP must start with SYN')} -j DROP`,
     `-A ${inp} -m set --match-set ${sets.ban} src ${comment('banned')} -j DROP`,
-    `-A ${inp} -m set --match-set ${sets.deny} src ${comment('denied network')} -j DROP`,
-    ...payloadQueueing(inp, inboundPayload),
-    ...(inboundPayload.length > 0 ? [`-A ${inp} ${markMatch(ESTABLISHED_MARK)} ${comment('payload inspection')} ${queue}`] : []),
-    // Echo requests are judged one by one: conntrack files a ping flood under one ESTABLISHED entry.
-    `-A ${inp} ${ECHO_REQUEST[family]} ${comment('echo requests are always judged')} ${queue}`,
-    `-A ${inp} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
+    ...(denies ? [`-A ${inp} -m set --match-set ${sets.deny} src ${comment('denied network')} -j DROP`] : []),
     `-A ${inp} ${comment('judged by the agent')} ${queue}`,
-    ...rejectRules(out, family),
-    `-A ${out} -o lo -j RETURN`,
+    // A ban or a denied network cuts the flows already open too; the allowlist still wins.
+    `-A ${est} -m set --match-set ${sets.ban} src${notAllowed} ${comment('banned, established')} -j DROP`,
+    ...(denies ? [`-A ${est} -m set --match-set ${sets.deny} src${notAllowed} ${comment('denied network, established')} -j DROP`] : []),
+    ...payloadQueueing(est, inboundPayload, notAllowed),
+    ...(inboundPayload.length > 0 ? [`-A ${est} ${markMatch(ESTABLISHED_MARK)} ${comment('payload inspection')} ${queue}`] : []),
+    // Echo requests are judged one by one: conntrack files a ping flood under one ESTABLISHED entry.
+    `-A ${est} ${ECHO_REQUEST[family]}${notAllowed} ${comment('echo requests are always judged')} ${queue}`,
   ];
+  // Only queued packets can carry the reject mark, so OUTPUT stays empty unless outbound is judged.
   if (judgesOutbound(policy)) {
     lines.push(
+      ...rejectRules(out, family),
+      `-A ${out} -o lo -j RETURN`,
       ...payloadQueueing(out, outboundPayload),
       ...(outboundPayload.length > 0 ? [`-A ${out} ${markMatch(ESTABLISHED_MARK)} ${comment('payload inspection')} ${queue}`] : []),
       `-A ${out} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,

@@ -65,7 +65,7 @@ t.test('remove: every copy of each jump, then chains, then sets; nothing there i
   t.same(destroyed.sort(), ['ban4', 'ban6', 'deny4', 'deny6', 'allow4', 'allow6'].flatMap((s) => [`vpsfw-${s}`, `vpsfw-${s}-new`]).sort());
 });
 
-t.test('remove: present chains are flushed then deleted, after the jumps', async (t) => {
+t.test('remove: present chains are all flushed, then deleted, after the jumps', async (t) => {
   const k = scripted((l) => l.includes(' -D '));
   await new KernelFirewall(k.runner).remove();
   const v4 = k.lines().filter((l) => l.startsWith('iptables '));
@@ -73,11 +73,19 @@ t.test('remove: present chains are flushed then deleted, after the jumps', async
     'iptables -w -D INPUT -j VPSFW-INPUT',
     'iptables -w -D OUTPUT -j VPSFW-OUTPUT',
     'iptables -w -F VPSFW-INPUT',
-    'iptables -w -X VPSFW-INPUT',
     'iptables -w -F VPSFW-OUTPUT',
+    'iptables -w -F VPSFW-ESTABLISHED',
+    'iptables -w -X VPSFW-INPUT',
     'iptables -w -X VPSFW-OUTPUT',
+    'iptables -w -X VPSFW-ESTABLISHED',
   ]);
-  t.ok(k.lines().indexOf('ip6tables -w -X VPSFW-OUTPUT') < k.lines().findIndex((l) => l.startsWith('ipset')), 'sets go last: rules refer to them');
+  t.ok(k.lines().indexOf('ip6tables -w -X VPSFW-ESTABLISHED') < k.lines().findIndex((l) => l.startsWith('ipset')), 'sets go last: rules refer to them');
+});
+
+t.test('remove: only the chains that could be flushed are deleted', async (t) => {
+  const k = scripted((l) => l.includes(' -D ') || l === 'iptables -w -F VPSFW-OUTPUT');
+  await new KernelFirewall(k.runner).remove();
+  t.same(k.lines().filter((l) => l.startsWith('iptables -w -X')), ['iptables -w -X VPSFW-INPUT', 'iptables -w -X VPSFW-ESTABLISHED']);
 });
 
 t.test('remove: an error that is not a failed command is not swallowed', async (t) => {
@@ -88,6 +96,7 @@ t.test('remove: an error that is not a failed command is not swallowed', async (
 t.test('installed: only when every chain exists in both families', async (t) => {
   t.equal(await new KernelFirewall(scripted().runner).installed(), true);
   t.equal(await new KernelFirewall(scripted((l) => l === 'ip6tables -w -S VPSFW-OUTPUT').runner).installed(), false);
+  t.equal(await new KernelFirewall(scripted((l) => l === 'iptables -w -S VPSFW-ESTABLISHED').runner).installed(), false, 'the fast-path chain counts too');
 });
 
 t.test('banList: both families read from ipset save', async (t) => {

@@ -1,7 +1,8 @@
 // Policy → kernel plan: snapshots of the whole documents (default policy and one that uses every
 // feature), plus the invariants an operator relies on: fail-open bypasses the queue and fail-closed
-// does not, each family gets only its own networks, only what needs judging is queued, and the
-// same policy always renders the same text.
+// does not, each family gets only its own networks, only what needs judging is queued, established
+// packets take the short path and bans still cut them, and the same policy always renders the
+// same text.
 import t from 'tap';
 import { parsePolicy } from '../../../agent/src/policy/load.js';
 import { defaultPolicyDocument } from '../../../agent/src/policy/defaults.js';
@@ -49,10 +50,11 @@ t.test('snapshots', async (t) => {
 t.test('documents declare and fill only our chains, never jump from built-in chains', async (t) => {
   const plan = renderKernel(policyOf(everything));
   for (const doc of [plan.ipv4, plan.ipv6]) {
-    t.match(doc, /^# vpsfw[^\n]*\n\*filter\n:VPSFW-INPUT - \[0:0\]\n:VPSFW-OUTPUT - \[0:0\]\n/, 'header declares our two chains');
+    t.match(doc, /^# vpsfw[^\n]*\n\*filter\n:VPSFW-INPUT - \[0:0\]\n:VPSFW-ESTABLISHED - \[0:0\]\n:VPSFW-OUTPUT - \[0:0\]\n/, 'header declares our three chains');
     t.ok(doc.endsWith('COMMIT\n'), 'ends with COMMIT');
-    const other = lines(doc).filter((l) => l !== '' && !l.startsWith('#') && !/^(\*filter|COMMIT|:VPSFW-(INPUT|OUTPUT) |-A VPSFW-(INPUT|OUTPUT) )/.test(l));
+    const other = lines(doc).filter((l) => l !== '' && !l.startsWith('#') && !/^(\*filter|COMMIT|:VPSFW-(INPUT|ESTABLISHED|OUTPUT) |-A VPSFW-(INPUT|ESTABLISHED|OUTPUT) )/.test(l));
     t.same(other, [], 'nothing but our chains');
+    t.notMatch(doc, /-j ACCEPT/, 'what we let by is RETURNed to the rules after ours, never accepted');
   }
 });
 
@@ -111,22 +113,56 @@ t.test('VPSFW-INPUT runs its stages in order', async (t) => {
   const order = [
     at(/--mark 0x560000\/0xff0000 .*tcp-reset/),
     at(/-i lo -j RETURN/),
+    at(/--ctstate RELATED,ESTABLISHED .*-g VPSFW-ESTABLISHED$/),
     at(/vpsfw-allow6 src .*-j RETURN/),
     at(/--icmpv6-type 135 -j RETURN/),
     at(/--ctstate INVALID -j DROP/),
     at(/! --syn -m conntrack --ctstate NEW .*-j DROP/),
     at(/vpsfw-ban6 src .*-j DROP/),
     at(/vpsfw-deny6 src .*-j DROP/),
-    at(/--dports 80,8080 -m conntrack --ctstate ESTABLISHED .*-j MARK/),
-    at(/--ctstate RELATED,ESTABLISHED -j RETURN/),
     at(/judged by the agent.*-j NFQUEUE/),
   ];
   t.same(order, [...order].sort((a, b) => a - b), 'in the documented order');
   t.equal(v6.at(-1), v6[order.at(-1)!], 'the queue rule is last');
 });
 
+t.test('the fast path: established packets pass two reject rules and loopback, then their own short chain', async (t) => {
+  for (const doc of [everything, defaultPolicyDocument]) {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const plan = renderKernel(policyOf(doc))[family];
+      const input = chainRules(plan, 'VPSFW-INPUT');
+      t.match(input[3], /^-A VPSFW-INPUT -m conntrack --ctstate RELATED,ESTABLISHED .*-g VPSFW-ESTABLISHED$/, `${family}: goto as the fourth rule (its end returns past our jump)`);
+      t.notOk(input.slice(4).some((l) => l.includes('ESTABLISHED')), `${family}: nothing after it is for established packets`);
+      const est = chainRules(plan, 'VPSFW-ESTABLISHED');
+      const allow = family === 'ipv4' ? 'vpsfw-allow4' : 'vpsfw-allow6';
+      const drops = [new RegExp(`--match-set vpsfw-ban${family.at(-1)} src -m set ! --match-set ${allow} src .*-j DROP$`)];
+      if (doc === everything) drops.push(new RegExp(`--match-set vpsfw-deny${family.at(-1)} src -m set ! --match-set ${allow} src .*-j DROP$`));
+      t.match(est.slice(0, drops.length), drops, `${family}: a ban or a denied network cuts open flows, unless allowlisted`);
+      t.ok(est.filter((l) => / -j (MARK|NFQUEUE)/.test(l) && !l.includes('payload inspection')).every((l) => l.includes(`! --match-set ${allow} src`)), `${family}: allowlisted flows are never marked or queued`);
+      t.notOk(est.some((l) => l.includes('-j RETURN')), `${family}: the end of the chain is the RETURN`);
+    }
+  }
+});
+
+t.test('a family without denied networks gets no deny rule: its lookup would find nothing', async (t) => {
+  const v4only = renderKernel(policyOf({ version: 1, denyNetworks: ['203.0.113.0/24'] }));
+  t.equal(lines(v4only.ipv4).filter((l) => l.includes('--match-set vpsfw-deny4')).length, 2, 'IPv4: new and established');
+  t.notOk(v4only.ipv6.includes('vpsfw-deny6'), 'IPv6: none');
+  t.notOk(renderKernel(policyOf(defaultPolicyDocument)).ipv4.includes('vpsfw-deny4'), 'the default policy denies nothing');
+  t.match(v4only.ipset, /create vpsfw-deny6 /, 'the set is still there (and emptied), for a reload that fills it');
+});
+
+t.test('IPv6 neighbour discovery returns before any rule that drops or queues', async (t) => {
+  const v6 = chainRules(renderKernel(policyOf(everything)).ipv6, 'VPSFW-INPUT');
+  const ndp = v6.map((l, i) => (l.includes('-p ipv6-icmp -m icmp6 --icmpv6-type') && l.endsWith('-j RETURN') ? i : -1)).filter((i) => i >= 0);
+  t.equal(ndp.length, 9);
+  const firstDrop = v6.findIndex((l) => / -j (DROP|NFQUEUE|REJECT)/.test(l) && !l.includes('0x560000'));
+  t.ok(Math.max(...ndp) < firstDrop, 'every ND/MLD type returns first (the reject rules match only marked, queued packets)');
+  t.ok(v6.findIndex((l) => l.includes('-g VPSFW-ESTABLISHED')) < ndp[0]!, 'ND is untracked: it never takes the fast path');
+});
+
 t.test('reject verdicts: the marked packet is rejected by the kernel, per family', async (t) => {
-  const plan = renderKernel(policyOf(defaultPolicyDocument));
+  const plan = renderKernel(policyOf(everything));
   const mark = `0x${REJECT_MARK.toString(16)}`;
   for (const chain of ['VPSFW-INPUT', 'VPSFW-OUTPUT']) {
     t.match(chainRules(plan.ipv4, chain).slice(0, 2), [
@@ -141,15 +177,18 @@ t.test('reject verdicts: the marked packet is rejected by the kernel, per family
 t.test('payload rules: established packets on their ports are marked and queued; depth adds connbytes', async (t) => {
   const v4 = renderKernel(policyOf(everything)).ipv4;
   const mark = `0x${ESTABLISHED_MARK.toString(16)}/0xff0000`;
-  const input = chainRules(v4, 'VPSFW-INPUT');
-  t.match(input.filter((l) => l.includes('-j MARK')), [
-    new RegExp(`^-A VPSFW-INPUT -p tcp -m multiport --dports 80,8080 -m conntrack --ctstate ESTABLISHED -m comment --comment "vpsfw: payload rule no-passwd" -j MARK --set-xmark ${mark}$`),
-    /^-A VPSFW-INPUT -p udp -m multiport --dports 53 -m conntrack --ctstate ESTABLISHED -m connbytes --connbytes 0:512 --connbytes-dir original --connbytes-mode bytes .*-j MARK/,
+  const est = chainRules(v4, 'VPSFW-ESTABLISHED');
+  t.match(est.filter((l) => l.includes('-j MARK')), [
+    new RegExp(`^-A VPSFW-ESTABLISHED -p tcp -m multiport --dports 80,8080 -m conntrack --ctstate ESTABLISHED -m set ! --match-set vpsfw-allow4 src -m comment --comment "vpsfw: payload rule no-passwd" -j MARK --set-xmark ${mark}$`),
+    /^-A VPSFW-ESTABLISHED -p udp -m multiport --dports 53 -m conntrack --ctstate ESTABLISHED -m connbytes --connbytes 0:512 --connbytes-dir original --connbytes-mode bytes .*-j MARK/,
   ]);
-  t.equal(input.filter((l) => l.includes(`-m mark --mark ${mark}`) && l.includes('NFQUEUE')).length, 1, 'marked packets queued');
+  t.equal(est.filter((l) => l.includes(`-m mark --mark ${mark}`) && l.includes('NFQUEUE')).length, 1, 'marked packets queued');
+  t.ok(est.findIndex((l) => l.includes('-j MARK')) > est.findIndex((l) => l.includes('denied network')), 'after the ban and deny drops');
+  const input = chainRules(v4, 'VPSFW-INPUT');
+  t.notOk(input.some((l) => l.includes('-j MARK')), 'not in VPSFW-INPUT');
   const output = chainRules(v4, 'VPSFW-OUTPUT');
   t.match(output.filter((l) => l.includes('-j MARK')), [/-p tcp -m multiport --dports 443 .*payload rule exfil/]);
-  t.notOk(input.some((l) => l.includes('exfil')), 'outbound rules stay out of INPUT');
+  t.notOk([...input, ...est].some((l) => l.includes('exfil')), 'outbound rules stay out of the inbound chains');
 });
 
 t.test('no payload rules: no established packet is queued', async (t) => {
@@ -159,8 +198,7 @@ t.test('no payload rules: no established packet is queued', async (t) => {
 
 t.test('OUTPUT queues only when the policy judges outbound traffic', async (t) => {
   const queued = (doc: PolicyInput) => queueRules(chainRules(renderKernel(policyOf(doc)).ipv4, 'VPSFW-OUTPUT').join('\n')).length > 0;
-  t.notOk(queued(defaultPolicyDocument), 'default policy: OUTPUT only rejects marked packets and returns loopback');
-  t.same(chainRules(renderKernel(policyOf(defaultPolicyDocument)).ipv4, 'VPSFW-OUTPUT').length, 3);
+  t.same(chainRules(renderKernel(policyOf(defaultPolicyDocument)).ipv4, 'VPSFW-OUTPUT'), [], 'default policy: OUTPUT empty (nothing queued there can carry the reject mark)');
   t.ok(queued({ version: 1, defaults: { outbound: 'drop' } }), 'default outbound not accept');
   t.ok(queued({ version: 1, rules: [{ name: 'r', action: 'drop', direction: 'outbound' }] }), 'an outbound rule');
   t.ok(queued({ version: 1, rateLimits: [{ name: 'r', direction: 'outbound', rate: 1, burst: 1 }] }), 'an outbound rate limit');

@@ -37,21 +37,19 @@ exports[`tests/unit/kernel/render.test.ts > TAP > snapshots > default policy: ip
 # vpsfw: IPv4, queue 0, fail-open
 *filter
 :VPSFW-INPUT - [0:0]
+:VPSFW-ESTABLISHED - [0:0]
 :VPSFW-OUTPUT - [0:0]
 -A VPSFW-INPUT -p tcp -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with tcp-reset
 -A VPSFW-INPUT -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with icmp-port-unreachable
 -A VPSFW-INPUT -i lo -j RETURN
+-A VPSFW-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "vpsfw: fast path" -g VPSFW-ESTABLISHED
 -A VPSFW-INPUT -m set --match-set vpsfw-allow4 src -m comment --comment "vpsfw: allowlist" -j RETURN
 -A VPSFW-INPUT -m conntrack --ctstate INVALID -j DROP
 -A VPSFW-INPUT -p tcp ! --syn -m conntrack --ctstate NEW -m comment --comment "vpsfw: new TCP must start with SYN" -j DROP
 -A VPSFW-INPUT -m set --match-set vpsfw-ban4 src -m comment --comment "vpsfw: banned" -j DROP
--A VPSFW-INPUT -m set --match-set vpsfw-deny4 src -m comment --comment "vpsfw: denied network" -j DROP
--A VPSFW-INPUT -p icmp -m icmp --icmp-type 8 -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 0 --queue-bypass
--A VPSFW-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
 -A VPSFW-INPUT -m comment --comment "vpsfw: judged by the agent" -j NFQUEUE --queue-num 0 --queue-bypass
--A VPSFW-OUTPUT -p tcp -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with tcp-reset
--A VPSFW-OUTPUT -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with icmp-port-unreachable
--A VPSFW-OUTPUT -o lo -j RETURN
+-A VPSFW-ESTABLISHED -m set --match-set vpsfw-ban4 src -m set ! --match-set vpsfw-allow4 src -m comment --comment "vpsfw: banned, established" -j DROP
+-A VPSFW-ESTABLISHED -p icmp -m icmp --icmp-type 8 -m set ! --match-set vpsfw-allow4 src -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 0 --queue-bypass
 COMMIT
 
 `
@@ -60,10 +58,12 @@ exports[`tests/unit/kernel/render.test.ts > TAP > snapshots > default policy: ip
 # vpsfw: IPv6, queue 0, fail-open
 *filter
 :VPSFW-INPUT - [0:0]
+:VPSFW-ESTABLISHED - [0:0]
 :VPSFW-OUTPUT - [0:0]
 -A VPSFW-INPUT -p tcp -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with tcp-reset
 -A VPSFW-INPUT -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with icmp6-port-unreachable
 -A VPSFW-INPUT -i lo -j RETURN
+-A VPSFW-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "vpsfw: fast path" -g VPSFW-ESTABLISHED
 -A VPSFW-INPUT -m set --match-set vpsfw-allow6 src -m comment --comment "vpsfw: allowlist" -j RETURN
 -A VPSFW-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 130 -j RETURN
 -A VPSFW-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 131 -j RETURN
@@ -77,13 +77,9 @@ exports[`tests/unit/kernel/render.test.ts > TAP > snapshots > default policy: ip
 -A VPSFW-INPUT -m conntrack --ctstate INVALID -j DROP
 -A VPSFW-INPUT -p tcp ! --syn -m conntrack --ctstate NEW -m comment --comment "vpsfw: new TCP must start with SYN" -j DROP
 -A VPSFW-INPUT -m set --match-set vpsfw-ban6 src -m comment --comment "vpsfw: banned" -j DROP
--A VPSFW-INPUT -m set --match-set vpsfw-deny6 src -m comment --comment "vpsfw: denied network" -j DROP
--A VPSFW-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 128 -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 0 --queue-bypass
--A VPSFW-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
 -A VPSFW-INPUT -m comment --comment "vpsfw: judged by the agent" -j NFQUEUE --queue-num 0 --queue-bypass
--A VPSFW-OUTPUT -p tcp -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with tcp-reset
--A VPSFW-OUTPUT -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with icmp6-port-unreachable
--A VPSFW-OUTPUT -o lo -j RETURN
+-A VPSFW-ESTABLISHED -m set --match-set vpsfw-ban6 src -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: banned, established" -j DROP
+-A VPSFW-ESTABLISHED -p ipv6-icmp -m icmp6 --icmpv6-type 128 -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 0 --queue-bypass
 COMMIT
 
 `
@@ -125,21 +121,24 @@ exports[`tests/unit/kernel/render.test.ts > TAP > snapshots > every feature, fai
 # vpsfw: IPv4, queue 7, fail-closed
 *filter
 :VPSFW-INPUT - [0:0]
+:VPSFW-ESTABLISHED - [0:0]
 :VPSFW-OUTPUT - [0:0]
 -A VPSFW-INPUT -p tcp -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with tcp-reset
 -A VPSFW-INPUT -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with icmp-port-unreachable
 -A VPSFW-INPUT -i lo -j RETURN
+-A VPSFW-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "vpsfw: fast path" -g VPSFW-ESTABLISHED
 -A VPSFW-INPUT -m set --match-set vpsfw-allow4 src -m comment --comment "vpsfw: allowlist" -j RETURN
 -A VPSFW-INPUT -m conntrack --ctstate INVALID -j DROP
 -A VPSFW-INPUT -p tcp ! --syn -m conntrack --ctstate NEW -m comment --comment "vpsfw: new TCP must start with SYN" -j DROP
 -A VPSFW-INPUT -m set --match-set vpsfw-ban4 src -m comment --comment "vpsfw: banned" -j DROP
 -A VPSFW-INPUT -m set --match-set vpsfw-deny4 src -m comment --comment "vpsfw: denied network" -j DROP
--A VPSFW-INPUT -p tcp -m multiport --dports 80,8080 -m conntrack --ctstate ESTABLISHED -m comment --comment "vpsfw: payload rule no-passwd" -j MARK --set-xmark 0x570000/0xff0000
--A VPSFW-INPUT -p udp -m multiport --dports 53 -m conntrack --ctstate ESTABLISHED -m connbytes --connbytes 0:512 --connbytes-dir original --connbytes-mode bytes -m comment --comment "vpsfw: payload rule dns-probe" -j MARK --set-xmark 0x570000/0xff0000
--A VPSFW-INPUT -m mark --mark 0x570000/0xff0000 -m comment --comment "vpsfw: payload inspection" -j NFQUEUE --queue-num 7
--A VPSFW-INPUT -p icmp -m icmp --icmp-type 8 -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 7
--A VPSFW-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
 -A VPSFW-INPUT -m comment --comment "vpsfw: judged by the agent" -j NFQUEUE --queue-num 7
+-A VPSFW-ESTABLISHED -m set --match-set vpsfw-ban4 src -m set ! --match-set vpsfw-allow4 src -m comment --comment "vpsfw: banned, established" -j DROP
+-A VPSFW-ESTABLISHED -m set --match-set vpsfw-deny4 src -m set ! --match-set vpsfw-allow4 src -m comment --comment "vpsfw: denied network, established" -j DROP
+-A VPSFW-ESTABLISHED -p tcp -m multiport --dports 80,8080 -m conntrack --ctstate ESTABLISHED -m set ! --match-set vpsfw-allow4 src -m comment --comment "vpsfw: payload rule no-passwd" -j MARK --set-xmark 0x570000/0xff0000
+-A VPSFW-ESTABLISHED -p udp -m multiport --dports 53 -m conntrack --ctstate ESTABLISHED -m connbytes --connbytes 0:512 --connbytes-dir original --connbytes-mode bytes -m set ! --match-set vpsfw-allow4 src -m comment --comment "vpsfw: payload rule dns-probe" -j MARK --set-xmark 0x570000/0xff0000
+-A VPSFW-ESTABLISHED -m mark --mark 0x570000/0xff0000 -m comment --comment "vpsfw: payload inspection" -j NFQUEUE --queue-num 7
+-A VPSFW-ESTABLISHED -p icmp -m icmp --icmp-type 8 -m set ! --match-set vpsfw-allow4 src -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 7
 -A VPSFW-OUTPUT -p tcp -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with tcp-reset
 -A VPSFW-OUTPUT -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with icmp-port-unreachable
 -A VPSFW-OUTPUT -o lo -j RETURN
@@ -155,10 +154,12 @@ exports[`tests/unit/kernel/render.test.ts > TAP > snapshots > every feature, fai
 # vpsfw: IPv6, queue 7, fail-closed
 *filter
 :VPSFW-INPUT - [0:0]
+:VPSFW-ESTABLISHED - [0:0]
 :VPSFW-OUTPUT - [0:0]
 -A VPSFW-INPUT -p tcp -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with tcp-reset
 -A VPSFW-INPUT -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with icmp6-port-unreachable
 -A VPSFW-INPUT -i lo -j RETURN
+-A VPSFW-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "vpsfw: fast path" -g VPSFW-ESTABLISHED
 -A VPSFW-INPUT -m set --match-set vpsfw-allow6 src -m comment --comment "vpsfw: allowlist" -j RETURN
 -A VPSFW-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 130 -j RETURN
 -A VPSFW-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 131 -j RETURN
@@ -173,12 +174,13 @@ exports[`tests/unit/kernel/render.test.ts > TAP > snapshots > every feature, fai
 -A VPSFW-INPUT -p tcp ! --syn -m conntrack --ctstate NEW -m comment --comment "vpsfw: new TCP must start with SYN" -j DROP
 -A VPSFW-INPUT -m set --match-set vpsfw-ban6 src -m comment --comment "vpsfw: banned" -j DROP
 -A VPSFW-INPUT -m set --match-set vpsfw-deny6 src -m comment --comment "vpsfw: denied network" -j DROP
--A VPSFW-INPUT -p tcp -m multiport --dports 80,8080 -m conntrack --ctstate ESTABLISHED -m comment --comment "vpsfw: payload rule no-passwd" -j MARK --set-xmark 0x570000/0xff0000
--A VPSFW-INPUT -p udp -m multiport --dports 53 -m conntrack --ctstate ESTABLISHED -m connbytes --connbytes 0:512 --connbytes-dir original --connbytes-mode bytes -m comment --comment "vpsfw: payload rule dns-probe" -j MARK --set-xmark 0x570000/0xff0000
--A VPSFW-INPUT -m mark --mark 0x570000/0xff0000 -m comment --comment "vpsfw: payload inspection" -j NFQUEUE --queue-num 7
--A VPSFW-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 128 -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 7
--A VPSFW-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
 -A VPSFW-INPUT -m comment --comment "vpsfw: judged by the agent" -j NFQUEUE --queue-num 7
+-A VPSFW-ESTABLISHED -m set --match-set vpsfw-ban6 src -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: banned, established" -j DROP
+-A VPSFW-ESTABLISHED -m set --match-set vpsfw-deny6 src -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: denied network, established" -j DROP
+-A VPSFW-ESTABLISHED -p tcp -m multiport --dports 80,8080 -m conntrack --ctstate ESTABLISHED -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: payload rule no-passwd" -j MARK --set-xmark 0x570000/0xff0000
+-A VPSFW-ESTABLISHED -p udp -m multiport --dports 53 -m conntrack --ctstate ESTABLISHED -m connbytes --connbytes 0:512 --connbytes-dir original --connbytes-mode bytes -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: payload rule dns-probe" -j MARK --set-xmark 0x570000/0xff0000
+-A VPSFW-ESTABLISHED -m mark --mark 0x570000/0xff0000 -m comment --comment "vpsfw: payload inspection" -j NFQUEUE --queue-num 7
+-A VPSFW-ESTABLISHED -p ipv6-icmp -m icmp6 --icmpv6-type 128 -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 7
 -A VPSFW-OUTPUT -p tcp -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with tcp-reset
 -A VPSFW-OUTPUT -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with icmp6-port-unreachable
 -A VPSFW-OUTPUT -o lo -j RETURN
