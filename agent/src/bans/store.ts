@@ -24,7 +24,8 @@ export interface BanEntry {
 }
 
 export interface BanKernel {
-  add(entries: ReadonlyArray<{ address: string; family: Family; seconds: number }>): Promise<void>;
+  /** Adds the entries, read as they are written to the kernel (a generator makes none in advance). */
+  add(entries: Iterable<{ address: string; family: Family; seconds: number }>): Promise<void>;
   del(address: string, family: Family): Promise<void>;
 }
 
@@ -59,7 +60,7 @@ export const MAX_KERNEL_TIMEOUT_S = 2_147_483;
  */
 const TABLE_MAX = 1_000_000;
 
-/** Bans per `ipset restore`: a flood of bans or a restore of many costs a few processes, none huge. */
+/** Bans per `ipset restore` while banning: a flood of bans costs a few processes, none huge. */
 export const KERNEL_BATCH = 1024;
 
 export function familyOf(address: string): Family {
@@ -236,8 +237,8 @@ export class BanStore {
 
   /**
    * At start: bring back the bans still running and the offenders from the state file, then the
-   * bans into the kernel, a batch at a time. Read first, written after: no ban waits for the
-   * kernel as an object, so a hundred thousand of them leave little for the collector.
+   * bans into the kernel in one go, each made as the kernel reads it: no ban waits for the kernel
+   * as an object, so a hundred thousand of them leave little for the collector.
    */
   async restore(): Promise<number> {
     const now = this.#now();
@@ -262,21 +263,7 @@ export class BanStore {
         }
       }
     }
-    for (const b of this.#bans.both) {
-      let batch: Array<{ address: string; family: Family; seconds: number }> = [];
-      // The batch is handed over, not kept while ipset runs: fewer objects live on into the old generation.
-      const send = () => {
-        const sent = this.#kernel.add(batch).catch(this.#onError);
-        batch = [];
-        return sent;
-      };
-      for (const s of b.slots()) {
-        if (b.until[s] === 0) continue;
-        batch.push({ address: addressText(b.keyOf(s)), family: b.family, seconds: kernelSeconds(b.until[s]!, now) });
-        if (batch.length === KERNEL_BATCH) await send();
-      }
-      if (batch.length > 0) await send();
-    }
+    if (this.#active > 0) await this.#kernel.add(this.#running(now)).catch(this.#onError);
     return this.#active;
   }
 
@@ -299,6 +286,13 @@ export class BanStore {
     }
     if (adopted > 0) this.#scheduleSave();
     return adopted;
+  }
+
+  /** The running bans as kernel entries, made one at a time. */
+  *#running(now: number): Generator<{ address: string; family: Family; seconds: number }> {
+    for (const b of this.#bans.both) {
+      for (const s of b.slots()) if (b.until[s] !== 0) yield { address: addressText(b.keyOf(s)), family: b.family, seconds: kernelSeconds(b.until[s]!, now) };
+    }
   }
 
   /** Resolves when every ban so far is in the kernel. */

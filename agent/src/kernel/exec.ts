@@ -1,6 +1,7 @@
 // The only module that runs kernel commands. Arguments are arrays, never shell strings; a failure
 // becomes a KernelCommandError naming the command and its stderr.
 import { spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { KernelCommandError } from '../errors.js';
 
 export interface CommandResult {
@@ -10,8 +11,11 @@ export interface CommandResult {
 }
 
 export interface CommandRunner {
-  /** Runs a command, feeding `input` on stdin; rejects with KernelCommandError on a non-zero exit. */
-  run(cmd: string, args: string[], input?: string): Promise<CommandResult>;
+  /**
+   * Runs a command, feeding `input` on stdin (text, or pieces made as the command reads them);
+   * rejects with KernelCommandError on a non-zero exit.
+   */
+  run(cmd: string, args: string[], input?: string | Iterable<string>): Promise<CommandResult>;
 }
 
 /** Runs commands in this process's network namespace; `prefix` (e.g. ip netns exec NS) for tests. */
@@ -32,8 +36,34 @@ export function realRunner(prefix: string[] = []): CommandRunner {
         });
         // A command that fails before reading its input closes the pipe: its exit status tells why.
         child.stdin.on('error', () => undefined);
-        child.stdin.end(input ?? '');
+        if (typeof input === 'string' || input === undefined) child.stdin.end(input ?? '');
+        else void feed(child.stdin, input);
       });
     },
   };
+}
+
+/**
+ * Writes the pieces as the reader takes them: a long input is never in memory at once. A command
+ * that stops reading (it failed) ends the writing; its exit status says why.
+ */
+async function feed(stdin: Writable, pieces: Iterable<string>): Promise<void> {
+  for (const piece of pieces) {
+    if (stdin.destroyed) return;
+    if (!stdin.write(piece) && !(await drained(stdin))) return;
+  }
+  stdin.end();
+}
+
+/** True once the pipe takes more, false if it closed first. */
+function drained(stdin: Writable): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => () => {
+      stdin.off('drain', onDrain).off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    stdin.on('drain', onDrain).on('close', onClose);
+  });
 }

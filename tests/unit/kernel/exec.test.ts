@@ -7,6 +7,34 @@ t.test('feeds stdin and collects stdout', async (t) => {
   t.same(await realRunner().run('cat', [], 'line 1\nline 2\n'), { code: 0, stdout: 'line 1\nline 2\n', stderr: '' });
 });
 
+t.test('input in pieces: made only as the command reads them, all of it arrives in order', async (t) => {
+  let made = 0;
+  function* pieces() {
+    for (let i = 0; i < 200; i++) {
+      made++;
+      yield `${String(i).padStart(4, '0')}${'.'.repeat(65_531)}\n`;
+    }
+  }
+  const it = pieces();
+  const run = realRunner().run('sh', ['-c', 'sleep 0.2; wc -l; cat >/dev/null'], it);
+  await new Promise((r) => setTimeout(r, 100));
+  t.ok(made < 200, `not made in advance: ${made} of 200 before the command read`);
+  const r = await run;
+  t.equal(r.stdout.trim(), '200');
+  t.equal(made, 200);
+  const order = await realRunner().run('cut', ['-c1-4'], (function* () {
+    for (let i = 0; i < 50; i++) yield `${String(i).padStart(4, '0')}${'.'.repeat(100_000)}\n`;
+  })());
+  t.same(order.stdout.trim().split('\n').map(Number), Array.from({ length: 50 }, (_, i) => i));
+});
+
+t.test('a command that exits without reading input in pieces: its status, no hang', async (t) => {
+  function* endless() {
+    for (;;) yield 'x'.repeat(65_536);
+  }
+  await t.rejects(realRunner().run('false', [], endless()), { code: 'VPSFW_ERR_KERNEL_COMMAND', command: /^false/ });
+});
+
 t.test('arguments are passed as they are, never through a shell', async (t) => {
   const r = await realRunner().run('printf', ['%s|', 'a b', '$(id)', ';']);
   t.equal(r.stdout, 'a b|$(id)|;|');
