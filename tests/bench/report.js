@@ -38,8 +38,8 @@ export function renderTables(r) {
   }
   const tk = r.tcp.find((t) => t.name === 'kernel')?.gbps;
   const tc = r.tcp.find((t) => t.name === 'conntrack')?.gbps;
-  if (r.tcp.length) out.push('', '| TCP (iperf3, one established flow; median of the runs) | Gbit/s | × no rules | × conntrack only | runs |', '|---|---:|---:|---:|---|');
-  for (const t of r.tcp) out.push(`| ${t.name}: ${t.what} | ${t.gbps} | ${ratio(t.gbps, tk)} | ${ratio(t.gbps, tc)} | ${t.runs.join(', ')} |`);
+  if (r.tcp.length) out.push('', '| TCP (iperf3, one established flow; median of the runs) | Gbit/s | × no rules | × no rules, median of each round\'s ratio | × conntrack only | runs |', '|---|---:|---:|---:|---:|---|');
+  for (const t of r.tcp) out.push(`| ${t.name}: ${t.what} | ${t.gbps} | ${ratio(t.gbps, tk)} | ${t.pairedRatio === undefined ? '–' : t.pairedRatio.toFixed(2) + '×'} | ${ratio(t.gbps, tc)} | ${t.runs.join(', ')} |`);
   if (r.attack) {
     const a = r.attack;
     const c = (x) => `${x.completed} / ${x.attempted} (${x.completedPct ?? '–'} %), ${x.completedPerSecond}/s, ${x.msP50 ?? '–'} ms median, ${x.msMax ?? '–'} ms max`;

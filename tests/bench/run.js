@@ -166,9 +166,11 @@ async function main() {
       for (let i = 0; i < names.length; i++) await tcpRows[names[(round + i) % names.length]]();
     }
     if (want('tcp')) {
-      results.tcp.push({ name: 'kernel', what: 'no rules', gbps: median(tcp.kernel), runs: tcp.kernel });
-      results.tcp.push({ name: 'conntrack', what: 'one rule: conntrack ESTABLISHED,RELATED accept', gbps: median(tcp.conntrack), runs: tcp.conntrack });
-      results.tcp.push({ name: `agent-${agentBackend}`, what: 'agent running (fast path)', gbps: median(tcp.agent), runs: tcp.agent });
+      // Each round's runs share the machine's state of the moment: their ratio drifts less than the medians do.
+      const paired = (runs) => median(runs.map((g, i) => g / tcp.kernel[i]));
+      results.tcp.push({ name: 'kernel', what: 'no rules', gbps: median(tcp.kernel), pairedRatio: 1, runs: tcp.kernel });
+      results.tcp.push({ name: 'conntrack', what: 'one rule: conntrack ESTABLISHED,RELATED accept', gbps: median(tcp.conntrack), pairedRatio: paired(tcp.conntrack), runs: tcp.conntrack });
+      results.tcp.push({ name: `agent-${agentBackend}`, what: 'agent running (fast path)', gbps: median(tcp.agent), pairedRatio: paired(tcp.agent), runs: tcp.agent });
     }
     if (want('attack')) {
       process.stderr.write('bench: under attack ...\n');
