@@ -158,13 +158,7 @@ export class BanStore {
     this.#settings = settings;
   }
 
-  /** The escalated length of the next ban for this address, ms. */
-  nextDuration(address: string, base: number | null, now = this.#now()): { ms: number; offense: number } {
-    const key = addressKey(address);
-    const b = this.#bans.of(key);
-    return this.#nextDuration(b, b.find(key), base, now);
-  }
-
+  /** The escalated length of the next ban for the record at slot `s` (or -1: none), ms. */
   #nextDuration(b: BanTable, s: number, base: number | null, now: number): { ms: number; offense: number } {
     const { factor, max, memory } = this.#settings.escalation;
     const offense = s >= 0 && now - b.since[s]! <= memory ? b.offense[s]! + 1 : 1;

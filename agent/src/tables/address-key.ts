@@ -35,10 +35,6 @@ export function addressKey(address: string): Uint32Array {
   return TEXT_KEY[4];
 }
 
-export function familyOfKey(key: Uint32Array): 4 | 6 {
-  return key.length === WORDS[4] ? 4 : 6;
-}
-
 const text = Buffer.alloc(16);
 
 /** The address of a key (all of `key`), as packets print it (see packet/address.ts). */
