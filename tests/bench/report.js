@@ -19,22 +19,23 @@ export function renderTables(r) {
   const m = r.machine;
   const kernel = r.udp.find((u) => u.name === 'kernel')?.pps;
   const c = r.udp.find((u) => u.name === 'c-baseline')?.pps;
+  const cRules = r.udp.find((u) => u.name === 'c-agent-rules')?.pps;
   const out = [`Run ${m.date} at commit \`${m.commit}\` on ${m.cpus} × ${m.cpu}, Linux ${m.kernel}, Node ${m.node}; load average ${m.loadBefore} before, ${m.loadAfter} after.`];
   if (r.udp.length) {
     out.push(
       `Small UDP datagrams (${r.settings.payloadBytes} bytes of payload) from one \`sendmmsg\` sender pinned to CPU 0, ${r.settings.seconds} s per row and round, ${r.settings.rounds} rounds (medians shown, every run in the JSON and the last column); consumers pinned to CPU 1; queue length ${r.settings.queueMaxLen}, fail-closed. Latency: ${r.settings.rttCount} UDP round trips per round, each the first packet of a new flow (so queued), no other load.`,
       '',
-      '| row | what | pps through | × kernel | × C | sent pps | queue drops (kernel / socket) | RTT p50 µs | RTT p99 µs | lost | peak RSS MiB | pps per round |',
-      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+      '| row | what | pps through | × kernel | × C | × C behind the agent\'s rules | sent pps | queue drops (kernel / socket) | RTT p50 µs | RTT p99 µs | lost | peak RSS MiB | pps per round |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     );
   }
   for (const u of r.udp) {
     if (u.skipped) {
-      out.push(`| ${u.name} | ${u.what} | skipped: ${u.skipped} ||||||||||`);
+      out.push(`| ${u.name} | ${u.what} | skipped: ${u.skipped} |||||||||||`);
       continue;
     }
     const drops = u.drops ? `${n(u.drops.queueDropped)} / ${n(u.drops.userDropped)}` : '–';
-    out.push(`| ${u.name} | ${u.what} | ${n(u.pps)} | ${ratio(u.pps, kernel)} | ${ratio(u.pps, c)} | ${n(u.sentPps)} | ${drops} | ${u.rtt.p50us} | ${u.rtt.p99us} | ${u.rtt.lost} | ${u.rssMiB ?? '–'} | ${u.runs.map((x) => n(x.pps)).join(', ')} |`);
+    out.push(`| ${u.name} | ${u.what} | ${n(u.pps)} | ${ratio(u.pps, kernel)} | ${ratio(u.pps, c)} | ${u.name.startsWith('agent-') ? ratio(u.pps, cRules) : '–'} | ${n(u.sentPps)} | ${drops} | ${u.rtt.p50us} | ${u.rtt.p99us} | ${u.rtt.lost} | ${u.rssMiB ?? '–'} | ${u.runs.map((x) => n(x.pps)).join(', ')} |`);
   }
   const tk = r.tcp.find((t) => t.name === 'kernel')?.gbps;
   const tc = r.tcp.find((t) => t.name === 'conntrack')?.gbps;

@@ -12,6 +12,10 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { makeLab } from '../../agent/dist/demo/lab.js';
 import { startService } from '../../agent/dist/demo/probes.js';
+import { KernelFirewall } from '../../agent/dist/kernel/apply.js';
+import { realRunner } from '../../agent/dist/kernel/exec.js';
+import { renderKernel } from '../../agent/dist/kernel/render.js';
+import { parsePolicy } from '../../agent/dist/policy/load.js';
 import { candidatePaths } from '../../agent/dist/queue/native-binding.js';
 import { agentMemory } from './agent-memory.js';
 import { underAttack } from './attack.js';
@@ -38,7 +42,10 @@ const consumer = (kind) => [node, join(here, 'consumer.js'), kind, '0', MAXLEN];
 /** The UDP rows: what stands between the flood and the server's UDP layer. */
 const rows = [
   { name: 'kernel', what: 'kernel only, no rules' },
-  { name: 'c-baseline', what: 'C consumer (libnetfilter_queue), accepts all', queue: true, cmd: (t) => [t.cBaseline, '0', MAXLEN] },
+  { name: 'c-baseline', what: 'C consumer (libnetfilter_queue), accepts all', queue: true, c: true, cmd: (t) => [t.cBaseline, '0', MAXLEN] },
+  // The kernel evaluates the agent's rules on the sender's core: where that core is the limit, this
+  // row tells the rules' cost from the agent's.
+  { name: 'c-agent-rules', what: "C consumer behind the agent's rules (bench policy), accepts all", queue: true, c: true, agentRules: true, cmd: (t) => [t.cBaseline, '0', MAXLEN] },
   { name: 'nfqueue-npm', what: 'npm `nfqueue` binding, accepts all', queue: true, cmd: () => consumer('nfqueue') },
   { name: 'native-raw', what: 'vpsfw addon, verdicts filled in bulk', queue: true, native: true, cmd: () => consumer('native-raw') },
   { name: 'native', what: 'vpsfw addon via NativeQueue, accepts all', queue: true, native: true, cmd: () => consumer('native') },
@@ -53,6 +60,8 @@ if (unknown.length || !selected.length) throw new Error(`--rows: unknown ${unkno
 const want = (name) => selected.includes(name);
 const writeDoc = !opt['no-doc'] && selected.length === ALL.length;
 
+const agentRules = renderKernel(parsePolicy(benchPolicy, 'bench').policy);
+const serverFirewall = (lab) => new KernelFirewall(realRunner(['ip', 'netns', 'exec', lab.server]));
 const iptables = (lab, op) => lab.exec(lab.server, 'iptables', [op, 'INPUT', '-p', 'udp', '-m', 'multiport', '--dports', `${FLOOD_PORT},${ECHO_PORT}`, '-j', 'NFQUEUE', '--queue-num', '0']);
 
 /** The agent on the bench policy; resolves once it has started. */
@@ -63,7 +72,7 @@ function startBenchAgent(lab, backend, work) {
 
 async function startConsumer(lab, row, tools, work) {
   if (row.agent) return startBenchAgent(lab, row.agent, work);
-  await iptables(lab, '-A');
+  await (row.agentRules ? serverFirewall(lab).apply(agentRules) : iptables(lab, '-A'));
   const [cmd, ...args] = row.cmd(tools);
   return startPinned(lab, lab.server, CONSUMER_CPU, cmd, args, (l) => l === 'ready');
 }
@@ -74,11 +83,12 @@ async function measureRow(lab, row, tools, work) {
     const rtt = await udpRtt(lab, tools, rttCount);
     const flood = await udpFlood(lab, tools, seconds);
     const drops = proc ? await queueDrops(lab) : undefined;
-    const rssMiB = proc && row.name !== 'c-baseline' ? peakRssMiB(proc.pid) : null;
+    const rssMiB = proc && !row.c ? peakRssMiB(proc.pid) : null;
     return { ...flood, drops, rtt, rssMiB };
   } finally {
     await proc?.stop();
-    if (row.queue) await iptables(lab, '-D');
+    if (row.agentRules) await serverFirewall(lab).remove();
+    else if (row.queue) await iptables(lab, '-D');
   }
 }
 

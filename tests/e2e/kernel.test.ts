@@ -146,6 +146,34 @@ t.test('fail-closed: with no agent new connections fail; the allowlist returns t
   }
 });
 
+t.test('the default allowlist (loopback) needs no lookup: loopback returns at lo, loopback sources from outside never reach us', async (t) => {
+  const k = await kernelLab(t);
+  await k.fw.apply(planOf({ queue: { failMode: 'closed' } }));
+  t.teardown(() => k.fw.remove());
+  t.notMatch((await k.runner.run('iptables-save', ['-t', 'filter'])).stdout, /vpsfw-allow4/, 'no allowlist lookup rendered');
+  for (const host of ['127.0.0.1', '::1']) t.equal((await probe(k.lab, k.lab.server, host, 8080)).replies, 1, `${host}: answered with no agent, fail-closed`);
+  // Frames built by hand on the attacker's link, to the server's MAC: from loopback (5 per family),
+  // then from the attacker's own addresses, which must reach the queue rule (the method works).
+  const mac = (await k.lab.exec(k.lab.server, 'cat', ['/sys/class/net/s1/address'])).stdout.trim();
+  const rx = async () => Number((await k.lab.exec(k.lab.server, 'cat', ['/sys/class/net/s1/statistics/rx_packets'])).stdout);
+  const send = (src4: string, src6: string) =>
+    k.lab.exec(k.lab.attacker.ns, '/usr/bin/python3', [
+      '-c',
+      `import logging; logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import Ether, IP, IPv6, UDP, sendp
+e = Ether(dst="${mac}")
+sendp([e/IP(src="${src4}", dst="${k.lab.attacker.server4}")/UDP(sport=4000, dport=9090)/b"x"] * 5 + [e/IPv6(src="${src6}", dst="${k.lab.attacker.server6}")/UDP(sport=4000, dport=9090)/b"x"] * 5, iface="eth0", verbose=0)`,
+    ]);
+  const judged = async () => [await packets(k, 4, 'judged by the agent'), await packets(k, 6, 'judged by the agent')];
+  const before = { rx: await rx(), judged: await judged() };
+  await send('127.0.0.1', '::1');
+  t.ok((await rx()) - before.rx >= 10, 'the loopback-sourced frames reached the server');
+  t.same(await judged(), before.judged, 'and the kernel dropped them before our rules, in both families');
+  await send(k.lab.attacker.ip4, k.lab.attacker.ip6);
+  const after = await judged();
+  t.ok(after[0]! >= before.judged[0]! + 5 && after[1]! >= before.judged[1]! + 5, 'the same frames from the attacker\'s addresses are queued');
+});
+
 t.test('ban set entries drop their source over IPv4 and IPv6, survive a reload, and go away when deleted', async (t) => {
   const k = await kernelLab(t);
   const plan = planOf({ queue: { failMode: 'open' } });

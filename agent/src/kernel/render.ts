@@ -1,8 +1,9 @@
 // Policy → kernel plan, as text: the iptables-restore / ip6tables-restore documents for our own
 // chains and the ipset script for our sets. Pure and deterministic, so `vpsfw render` shows
 // exactly what `vpsfw run` applies, and NixOS can build it into the store.
+import { BlockList } from 'node:net';
 import type { PayloadRule, Policy } from '../policy/schema.js';
-import type { PortRange } from '../policy/units.js';
+import type { Cidr, PortRange } from '../policy/units.js';
 import { formatCidr } from '../policy/units.js';
 import { CHAINS, ESTABLISHED_MARK, MARK_MASK, REJECT_MARK, setNames, type Family } from './names.js';
 
@@ -27,6 +28,16 @@ const MULTIPORT_SLOTS = 15;
 const NDP_TYPES = [130, 131, 132, 133, 134, 135, 136, 137, 143];
 
 const ECHO_REQUEST = { 4: '-p icmp -m icmp --icmp-type 8', 6: '-p ipv6-icmp -m icmp6 --icmpv6-type 128' } as const;
+
+/**
+ * Loopback sources come in on lo alone (the kernel drops them as martians on any other interface,
+ * unless route_localnet is set) and `-i lo` has returned those already: an allowlist of loopback
+ * networks, the default, needs no set lookup of its own, which every new packet would pay.
+ */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+const beyondLoopback = (c: Cidr) => c.prefix < (c.family === 4 ? 8 : 128) || !LOOPBACK.check(c.address, c.family === 4 ? 'ipv4' : 'ipv6');
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 const markMatch = (mark: number) => `-m mark --mark ${hex(mark)}/${hex(MARK_MASK)}`;
@@ -91,8 +102,9 @@ export function renderFamily(policy: Policy, family: Family): string {
   const est = CHAINS.established;
   const out = CHAINS.output;
   const queue = queueTarget(policy);
+  const allows = policy.bans.allowlist.some((c) => c.family === family && beyondLoopback(c));
   // Evaluated only after another match of the rule succeeded, so it costs the fast path nothing.
-  const notAllowed = ` -m set ! --match-set ${sets.allow} src`;
+  const notAllowed = allows ? ` -m set ! --match-set ${sets.allow} src` : '';
   // The deny set holds this policy's networks and nothing else (the same apply fills it): with
   // none in this family its rules could match nothing, so they are left out, lookups and all.
   const denies = policy.denyNetworks.some((c) => c.family === family);
@@ -109,7 +121,7 @@ export function renderFamily(policy: Policy, family: Family): string {
     // Established and related packets go (goto: the end of that chain returns past our jump) to a
     // short chain of their own; the rest below sees only what opens a flow or belongs to none.
     `-A ${inp} -m conntrack --ctstate RELATED,ESTABLISHED ${comment('fast path')} -g ${est}`,
-    `-A ${inp} -m set --match-set ${sets.allow} src ${comment('allowlist')} -j RETURN`,
+    ...(allows ? [`-A ${inp} -m set --match-set ${sets.allow} src ${comment('allowlist')} -j RETURN`] : []),
     ...(family === 6 ? NDP_TYPES.map((t) => `-A ${inp} -p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j RETURN`) : []),
     `-A ${inp} -m conntrack --ctstate INVALID -j DROP`,
     `-A ${inp} -p tcp ! --syn -m conntrack --ctstate NEW ${comment('new TCP must start with SYN')} -j DROP`,

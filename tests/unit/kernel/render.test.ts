@@ -135,10 +135,12 @@ t.test('the fast path: established packets pass two reject rules and loopback, t
       t.notOk(input.slice(4).some((l) => l.includes('ESTABLISHED')), `${family}: nothing after it is for established packets`);
       const est = chainRules(plan, 'VPSFW-ESTABLISHED');
       const allow = family === 'ipv4' ? 'vpsfw-allow4' : 'vpsfw-allow6';
-      const drops = [new RegExp(`--match-set vpsfw-ban${family.at(-1)} src -m set ! --match-set ${allow} src .*-j DROP$`)];
-      if (doc === everything) drops.push(new RegExp(`--match-set vpsfw-deny${family.at(-1)} src -m set ! --match-set ${allow} src .*-j DROP$`));
+      // The default allowlist is loopback alone, which `-i lo` has returned: nothing to look up.
+      const unless = doc === everything ? ` -m set ! --match-set ${allow} src` : '';
+      const drops = [new RegExp(`--match-set vpsfw-ban${family.at(-1)} src${unless} -m comment .*-j DROP$`)];
+      if (doc === everything) drops.push(new RegExp(`--match-set vpsfw-deny${family.at(-1)} src${unless} -m comment .*-j DROP$`));
       t.match(est.slice(0, drops.length), drops, `${family}: a ban or a denied network cuts open flows, unless allowlisted`);
-      t.ok(est.filter((l) => / -j (MARK|NFQUEUE)/.test(l) && !l.includes('payload inspection')).every((l) => l.includes(`! --match-set ${allow} src`)), `${family}: allowlisted flows are never marked or queued`);
+      t.ok(est.filter((l) => / -j (MARK|NFQUEUE)/.test(l) && !l.includes('payload inspection')).every((l) => l.includes(`${unless} -m comment`)), `${family}: allowlisted flows are never marked or queued`);
       t.notOk(est.some((l) => l.includes('-j RETURN')), `${family}: the end of the chain is the RETURN`);
     }
   }
@@ -150,6 +152,22 @@ t.test('a family without denied networks gets no deny rule: its lookup would fin
   t.notOk(v4only.ipv6.includes('vpsfw-deny6'), 'IPv6: none');
   t.notOk(renderKernel(policyOf(defaultPolicyDocument)).ipv4.includes('vpsfw-deny4'), 'the default policy denies nothing');
   t.match(v4only.ipset, /create vpsfw-deny6 /, 'the set is still there (and emptied), for a reload that fills it');
+});
+
+t.test('an allowlist of loopback networks alone gets no lookup: `-i lo` has returned those sources', async (t) => {
+  const lookups = (doc: string, set: string) => lines(doc).filter((l) => l.includes(`--match-set ${set} `)).length;
+  const loopback = renderKernel(policyOf({ version: 1, bans: { allowlist: ['127.0.0.0/8', '127.1.0.0/16', '0:0:0:0:0:0:0:1'] } }));
+  t.equal(lookups(loopback.ipv4, 'vpsfw-allow4'), 0, 'IPv4: none');
+  t.equal(lookups(loopback.ipv6, 'vpsfw-allow6'), 0, 'IPv6: none');
+  t.match(loopback.ipset, /add vpsfw-allow4-new 127\.1\.0\.0\/16 -exist/, 'the set is still filled (a ban is refused from the policy, not the set)');
+  t.equal(lookups(renderKernel(policyOf(defaultPolicyDocument)).ipv4, 'vpsfw-allow4'), 0, 'the default policy: none');
+  // Wider than loopback, or beside it: the lookup is back, in each family for its own entries.
+  const wider = renderKernel(policyOf({ version: 1, bans: { allowlist: ['127.0.0.0/7', '::1/128'] } }));
+  t.ok(lookups(wider.ipv4, 'vpsfw-allow4') > 0, '127.0.0.0/7 reaches past loopback');
+  t.equal(lookups(wider.ipv6, 'vpsfw-allow6'), 0, 'IPv6 still loopback alone');
+  const beside = renderKernel(policyOf({ version: 1, bans: { allowlist: ['::1/128', '::2/128'] } }));
+  t.match(chainRules(beside.ipv6, 'VPSFW-INPUT'), [/./, /./, /./, /./, /vpsfw-allow6 src .*-j RETURN$/], 'IPv6: ::2 is looked up, right after the fast path');
+  t.equal(lookups(beside.ipv4, 'vpsfw-allow4'), 0, 'IPv4: no entries, no lookup');
 });
 
 t.test('IPv6 neighbour discovery returns before any rule that drops or queues', async (t) => {

@@ -43,13 +43,12 @@ exports[`tests/unit/kernel/render.test.ts > TAP > snapshots > default policy: ip
 -A VPSFW-INPUT -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with icmp-port-unreachable
 -A VPSFW-INPUT -i lo -j RETURN
 -A VPSFW-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "vpsfw: fast path" -g VPSFW-ESTABLISHED
--A VPSFW-INPUT -m set --match-set vpsfw-allow4 src -m comment --comment "vpsfw: allowlist" -j RETURN
 -A VPSFW-INPUT -m conntrack --ctstate INVALID -j DROP
 -A VPSFW-INPUT -p tcp ! --syn -m conntrack --ctstate NEW -m comment --comment "vpsfw: new TCP must start with SYN" -j DROP
 -A VPSFW-INPUT -m set --match-set vpsfw-ban4 src -m comment --comment "vpsfw: banned" -j DROP
 -A VPSFW-INPUT -m comment --comment "vpsfw: judged by the agent" -j NFQUEUE --queue-num 0 --queue-bypass
--A VPSFW-ESTABLISHED -m set --match-set vpsfw-ban4 src -m set ! --match-set vpsfw-allow4 src -m comment --comment "vpsfw: banned, established" -j DROP
--A VPSFW-ESTABLISHED -p icmp -m icmp --icmp-type 8 -m set ! --match-set vpsfw-allow4 src -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 0 --queue-bypass
+-A VPSFW-ESTABLISHED -m set --match-set vpsfw-ban4 src -m comment --comment "vpsfw: banned, established" -j DROP
+-A VPSFW-ESTABLISHED -p icmp -m icmp --icmp-type 8 -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 0 --queue-bypass
 COMMIT
 
 `
@@ -64,7 +63,6 @@ exports[`tests/unit/kernel/render.test.ts > TAP > snapshots > default policy: ip
 -A VPSFW-INPUT -m mark --mark 0x560000/0xff0000 -m comment --comment "vpsfw: agent verdict reject" -j REJECT --reject-with icmp6-port-unreachable
 -A VPSFW-INPUT -i lo -j RETURN
 -A VPSFW-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "vpsfw: fast path" -g VPSFW-ESTABLISHED
--A VPSFW-INPUT -m set --match-set vpsfw-allow6 src -m comment --comment "vpsfw: allowlist" -j RETURN
 -A VPSFW-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 130 -j RETURN
 -A VPSFW-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 131 -j RETURN
 -A VPSFW-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 132 -j RETURN
@@ -78,8 +76,8 @@ exports[`tests/unit/kernel/render.test.ts > TAP > snapshots > default policy: ip
 -A VPSFW-INPUT -p tcp ! --syn -m conntrack --ctstate NEW -m comment --comment "vpsfw: new TCP must start with SYN" -j DROP
 -A VPSFW-INPUT -m set --match-set vpsfw-ban6 src -m comment --comment "vpsfw: banned" -j DROP
 -A VPSFW-INPUT -m comment --comment "vpsfw: judged by the agent" -j NFQUEUE --queue-num 0 --queue-bypass
--A VPSFW-ESTABLISHED -m set --match-set vpsfw-ban6 src -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: banned, established" -j DROP
--A VPSFW-ESTABLISHED -p ipv6-icmp -m icmp6 --icmpv6-type 128 -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 0 --queue-bypass
+-A VPSFW-ESTABLISHED -m set --match-set vpsfw-ban6 src -m comment --comment "vpsfw: banned, established" -j DROP
+-A VPSFW-ESTABLISHED -p ipv6-icmp -m icmp6 --icmpv6-type 128 -m comment --comment "vpsfw: echo requests are always judged" -j NFQUEUE --queue-num 0 --queue-bypass
 COMMIT
 
 `
