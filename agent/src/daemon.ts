@@ -41,15 +41,6 @@ export interface DaemonOptions {
 
 const VERSION = '0.1.0';
 
-/**
- * The process's memory, bytes: what the policy's limits bound (docs/benchmarks.md, Memory). The
- * state tables are array buffers sized for their limits, of which only the pages used are resident.
- */
-function memoryUsage() {
-  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
-  return { rss, heapTotal, heapUsed, external, arrayBuffers };
-}
-
 function banSettings(p: Policy): BanSettings {
   return {
     duration: p.bans.duration,
@@ -152,7 +143,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       ...engine.stats(),
       bans: { active: bans.count() },
       logsSuppressed: limiter.suppressed,
-      memory: memoryUsage(),
+      // What the policy's limits bound (docs/benchmarks.md, Memory): the state tables are array
+      // buffers sized for their limits, of which only the pages used are resident.
+      memory: process.memoryUsage(),
     };
   };
 

@@ -14,7 +14,7 @@ import { makeLab } from '../../agent/dist/demo/lab.js';
 import { startService } from '../../agent/dist/demo/probes.js';
 import { setNames } from '../../agent/dist/kernel/names.js';
 import { agentStatus } from './attack.js';
-import { startAgent } from './measure.js';
+import { mibOfKb as mib, startAgent } from './measure.js';
 import { benchPolicy, WEB_PORT } from './policy.js';
 import { routeBenchRange, synFlood } from './syn-load.js';
 import { buildTools } from './tools.js';
@@ -53,7 +53,6 @@ function banState(now) {
   return lines.join('\n') + '\n';
 }
 
-const mib = (kb) => Math.round(Number(kb) / 102.4) / 10;
 
 /** Resident and peak, and how much of the resident set is the process's own (anonymous) memory rather than mapped files (Node's binary above all). */
 function processMemory(pid) {

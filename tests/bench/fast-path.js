@@ -7,7 +7,7 @@
 // no-rules figure, and the median of those paired ratios is reported with the medians.
 // Needs root, iperf3, gcc and a build (`npm run build`).
 // Usage: node tests/bench/fast-path.js [--rounds N] [--seconds S]
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,7 +17,7 @@ import { realRunner } from '../../agent/dist/kernel/exec.js';
 import { CHAINS } from '../../agent/dist/kernel/names.js';
 import { renderKernel } from '../../agent/dist/kernel/render.js';
 import { parsePolicy } from '../../agent/dist/policy/load.js';
-import { CONSUMER_CPU, ECHO_PORT, SENDER_CPU, startAgent, startPinned, tcpThroughput, untilIdle } from './measure.js';
+import { CONNTRACK_RULE, CONSUMER_CPU, ECHO_PORT, loadavg, median, SENDER_CPU, startAgent, startPinned, tcpThroughput, udpArrived, untilIdle } from './measure.js';
 import { benchPolicy } from './policy.js';
 import { buildTools } from './tools.js';
 
@@ -27,11 +27,6 @@ const seconds = Number(opt.seconds);
 if (!(rounds >= 1 && rounds <= 30) || !(seconds > 0 && seconds <= 30)) throw new Error('--rounds must be in 1..30, --seconds in (0, 30]');
 const UDP_SECONDS = 2;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 // The bench policy fail-open: with nobody reading the queue, the first packet of each flow passes.
 const plan = renderKernel(parsePolicy({ ...benchPolicy, queue: { ...benchPolicy.queue, failMode: 'open' } }, 'bench').policy);
@@ -40,12 +35,11 @@ const gotoOnly = plan.ipv4
   .split('\n')
   .filter((l) => !l.startsWith(`-A ${CHAINS.established} `) && !new RegExp(`^-A ${CHAINS.input} .*(agent verdict reject|-i lo )`).test(l))
   .join('\n');
-const conntrackRule = ['INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'];
 
 /** A rule set: `up` puts it into the server namespace, `down` takes it out again. */
 const SETS = [
   { name: 'none', what: 'no rules', up: async () => {}, down: async () => {} },
-  { name: 'conntrack', what: 'one rule: conntrack ESTABLISHED,RELATED accept', up: (k) => k.ipt('-A', ...conntrackRule), down: (k) => k.ipt('-D', ...conntrackRule) },
+  { name: 'conntrack', what: 'one rule: conntrack ESTABLISHED,RELATED accept', up: (k) => k.ipt('-A', ...CONNTRACK_RULE), down: (k) => k.ipt('-D', ...CONNTRACK_RULE) },
   { name: 'goto-only', what: 'our jump and the fast-path goto, nothing else', up: (k) => k.fw.apply({ ...plan, ipv4: gotoOnly }), down: (k) => k.fw.remove() },
   { name: 'rendered', what: 'the rules as rendered (bench policy, fail-open)', up: (k) => k.fw.apply(plan), down: (k) => k.fw.remove() },
   {
@@ -61,13 +55,6 @@ const SETS = [
     },
   },
 ];
-
-/** Datagrams that reached the server's UDP layer (delivered, no port, or dropped at a full socket). */
-async function udpArrived(lab) {
-  const { stdout } = await lab.exec(lab.server, 'cat', ['/proc/net/snmp']);
-  const [names, values] = stdout.split('\n').filter((l) => l.startsWith('Udp:')).map((l) => l.split(/\s+/).slice(1));
-  return ['InDatagrams', 'NoPorts', 'InErrors'].reduce((a, key) => a + Number(values[names.indexOf(key)]), 0);
-}
 
 /**
  * Packets per second of one established UDP flow of small datagrams: the server answers the first

@@ -13,6 +13,17 @@ export const FLOOD_PORT = 9000;
 export const ECHO_PORT = 9001;
 export const SENDER_CPU = '0';
 export const CONSUMER_CPU = '1';
+/** What any stateful firewall costs: the fair ceiling for established traffic. */
+export const CONNTRACK_RULE = ['INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'];
+
+/** The middle value (of an even count, the upper of the two middle ones). */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The machine's load averages, as `uptime` shows them. */
+export const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** kB (as /proc prints them) in MiB, to a tenth. */
+export const mibOfKb = (kb) => Math.round(Number(kb) / 102.4) / 10;
 
 /**
  * Starts `cmd` pinned to `cpu` in `ns` (with `env` added to this process's environment); resolves
@@ -64,7 +75,7 @@ export function startAgent(lab, backend, dir, timeoutMs = 30_000) {
 export function peakRssMiB(pid) {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
+    return m ? mibOfKb(m[1]) : null;
   } catch {
     return null;
   }
@@ -77,7 +88,7 @@ export function startUdpSink(lab, seconds) {
 }
 
 /** UDP datagrams that reached the server's UDP layer (delivered, no port, or dropped at a full socket). */
-async function udpArrived(lab) {
+export async function udpArrived(lab) {
   const { stdout } = await lab.exec(lab.server, 'cat', ['/proc/net/snmp']);
   const [names, values] = stdout.split('\n').filter((l) => l.startsWith('Udp:')).map((l) => l.split(/\s+/).slice(1));
   const get = (k) => Number(values[names.indexOf(k)]);

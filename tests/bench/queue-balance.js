@@ -5,18 +5,16 @@
 // the addresses alone, so the flood comes in FLOWS flows from as many attacker addresses; a last
 // arrangement sends the same number of flows from one address (ports only) to show that.
 // Usage: node tests/bench/queue-balance.js [--rounds N] [--seconds N]   (root; prints JSON)
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeLab } from '../../agent/dist/demo/lab.js';
-import { FLOOD_PORT, queueDrops, startPinned, startUdpSink, udpFlood } from './measure.js';
+import { FLOOD_PORT, loadavg, median, queueDrops, startPinned, startUdpSink, udpFlood } from './measure.js';
 import { buildTools } from './tools.js';
 
 const FLOWS = 8;
 const MAXLEN = '1024';
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 const ARRANGEMENTS = [
   { name: 'one-queue', what: 'one consumer, queue 0, CPU 1', target: ['--queue-num', '0'], consumers: [{ queue: 0, cpu: '1' }] },

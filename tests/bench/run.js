@@ -19,7 +19,7 @@ import { parsePolicy } from '../../agent/dist/policy/load.js';
 import { candidatePaths } from '../../agent/dist/queue/native-binding.js';
 import { agentMemory } from './agent-memory.js';
 import { underAttack } from './attack.js';
-import { CONSUMER_CPU, ECHO_PORT, FLOOD_PORT, peakRssMiB, queueDrops, startAgent, startPinned, startUdpSink, tcpThroughput, udpFlood, udpRtt } from './measure.js';
+import { CONNTRACK_RULE, CONSUMER_CPU, ECHO_PORT, FLOOD_PORT, loadavg, median, peakRssMiB, queueDrops, startAgent, startPinned, startUdpSink, tcpThroughput, udpFlood, udpRtt } from './measure.js';
 import { benchPolicy, WEB_PORT } from './policy.js';
 import { writeReport } from './report.js';
 import { routeBenchRange } from './syn-load.js';
@@ -33,7 +33,6 @@ const rttCount = Number(opt['rtt-count']);
 const rounds = Number(opt.rounds);
 if (!(seconds > 0 && seconds <= 30) || !(rttCount > 0 && rttCount <= 20_000) || !(rounds >= 1 && rounds <= 9)) throw new Error('--seconds must be in (0, 30], --rtt-count in 1..20000, --rounds in 1..9');
 const MAXLEN = '1024';
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const nativeBuilt = candidatePaths().some((p) => existsSync(p));
 
 const node = process.execPath;
@@ -110,8 +109,7 @@ function summarize(row, runs) {
 function machine() {
   const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
   const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
-  const load = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ');
-  return { date: new Date().toISOString(), commit: dirty ? `${commit}+dirty` : commit, cpu: cpus()[0]?.model, cpus: cpus().length, kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(), node: process.version, loadBefore: load };
+  return { date: new Date().toISOString(), commit: dirty ? `${commit}+dirty` : commit, cpu: cpus()[0]?.model, cpus: cpus().length, kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(), node: process.version, loadBefore: loadavg() };
 }
 
 async function main() {
@@ -150,15 +148,14 @@ async function main() {
     const agentBackend = nativeBuilt ? 'native' : 'nfqueue';
     const tcp = { kernel: [], conntrack: [], agent: [] };
     const tcpRounds = rounds * 3;
-    const conntrackRule = ['INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'];
     const tcpRows = {
       kernel: async () => tcp.kernel.push(await tcpThroughput(lab, seconds)),
       conntrack: async () => {
-        await lab.exec(lab.server, 'iptables', ['-A', ...conntrackRule]);
+        await lab.exec(lab.server, 'iptables', ['-A', ...CONNTRACK_RULE]);
         try {
           tcp.conntrack.push(await tcpThroughput(lab, seconds));
         } finally {
-          await lab.exec(lab.server, 'iptables', ['-D', ...conntrackRule]);
+          await lab.exec(lab.server, 'iptables', ['-D', ...CONNTRACK_RULE]);
         }
       },
       agent: async () => {
@@ -200,7 +197,7 @@ async function main() {
       process.stderr.write('bench: agent memory ...\n');
       results.agentMemory = nativeBuilt ? await agentMemory(lab, tools, work) : { skipped: 'native addon not built' };
     }
-    results.machine.loadAfter = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ');
+    results.machine.loadAfter = loadavg();
 
     const dir = join(here, 'results');
     mkdirSync(dir, { recursive: true });
