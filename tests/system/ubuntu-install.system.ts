@@ -259,7 +259,12 @@ t.test('the Ubuntu installer, and the service it installs under systemd', async 
     const state = await h.show('ActiveState', 'SubState', 'MainPID');
     t.equal(during, true, `a new connection completes right after the kill (unit then ${state.ActiveState}/${state.SubState})`);
     await h.waitEvent('the start event after the kill', (e) => e.event === 'start', seen);
-    const after = await h.show('MainPID', 'NRestarts', 'ActiveState');
+    // The unit leaves "activating" once ExecStartPost sees the control socket (polled every 0.1 s),
+    // a moment after the start event: wait for it to settle, whichever state it settles in.
+    const after = await waitFor('the unit to leave activating', 10_000, async () => {
+      const s = await h.show('MainPID', 'NRestarts', 'ActiveState');
+      return s.ActiveState !== 'activating' && s;
+    });
     t.not(after.MainPID, before.MainPID, 'a new main process');
     t.equal(Number(after.NRestarts), Number(before.NRestarts) + 1, 'restarted by systemd');
     t.equal(after.ActiveState, 'active', 'active again');
