@@ -10,6 +10,8 @@ import { jsonStateFile } from './bans/state-file.js';
 import { BanStore, type BanSettings } from './bans/store.js';
 import { closeControl, listenControl } from './control/server.js';
 import type { Request } from './control/protocol.js';
+import { Crowdsec } from './crowdsec/crowdsec.js';
+import { InterimSink } from './crowdsec/interim-sink.js';
 import { makePacketHandler } from './daemon/packet-handler.js';
 import { Engine } from './engine/engine.js';
 import { describeBy, type Verdict } from './engine/verdict.js';
@@ -77,15 +79,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       return 0;
     })) + bans.adopt(kernelBans);
 
+  const sink = new InterimSink(bans, runner, { now: Date.now, allowlist: () => current.policy.bans.allowlist, onError: (err) => log.error({ event: 'error', err }, 'network ban failed') });
+  const crowdsec = new Crowdsec({ sink, log: log.child({ module: 'crowdsec' }), version: VERSION });
+
   let engine = new Engine(current.policy, { now: Date.now });
   const limiter = new LogLimiter(current.policy.logging.dropLogsPerSecond);
   const pcapPath = opts.pcap ?? current.policy.logging.pcap ?? undefined;
   const pcap = pcapPath ? openPcapFile(pcapPath, (err) => log.error({ event: 'error', err, pcap: pcapPath }, 'pcap file failed: no more packets are written to it')) : undefined;
 
   const onBan = (address: string, v: Verdict) => {
-    const r = bans.ban(address, { durationMs: v.ban?.durationMs ?? null, reason: v.reason, by: describeBy(v.by) });
+    const r = bans.ban(address, { durationMs: v.ban?.durationMs ?? null, reason: v.reason, by: describeBy(v.by), origin: 'agent' });
     if (r.kind === 'banned') {
-      log.warn({ event: 'ban', address, by: r.entry.by, reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), offense: r.entry.offense, until: new Date(r.entry.until).toISOString() }, `ban ${address}`);
+      log.warn({ event: 'ban', address, by: r.entry.by, origin: r.entry.origin, reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), offense: r.entry.offense, until: new Date(r.entry.until).toISOString() }, `ban ${address}`);
+      crowdsec.report(r.entry);
     }
   };
 
@@ -123,6 +129,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       await kernel.apply(renderKernel(loaded.policy));
       engine.replacePolicy(loaded.policy);
       bans.updateSettings(banSettings(loaded.policy));
+      await crowdsec.apply(loaded.policy.crowdsec);
       log.level = loaded.policy.logging.level;
       log.info({ event: 'reload', trigger: why, policySource: loaded.source, policyHash: loaded.hash, previousHash: current.hash }, 'policy reloaded');
       current = loaded;
@@ -142,6 +149,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       queue: { num: current.policy.queue.num, failMode: current.policy.queue.failMode, received: q.received, kernelDrops: q.kernelDrops },
       ...engine.stats(),
       bans: { active: bans.count() },
+      crowdsec: crowdsec.status() ?? undefined,
       logsSuppressed: limiter.suppressed,
       // What the policy's limits bound (docs/benchmarks.md, Memory): the state tables are array
       // buffers sized for their limits, of which only the pages used are resident.
@@ -154,15 +162,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       case 'status':
         return status();
       case 'bans':
-        return bans.list();
+        return [...bans.list(), ...sink.networks()];
       case 'reload':
         return reload('control');
       case 'ban': {
         const address = canonicalAddress(req.address);
-        const r = bans.ban(address, { durationMs: req.durationMs, reason: req.reason || 'manual', by: 'control', escalate: req.durationMs === null });
+        const r = bans.ban(address, { durationMs: req.durationMs, reason: req.reason || 'manual', by: 'control', escalate: req.durationMs === null, origin: 'control' });
         if (r.kind === 'allowlisted') throw new VpsfwError('VPSFW_ERR_BAN_REFUSED', `${address} is on the allowlist (bans.allowlist): not banned`);
         await bans.flushed();
-        log.warn({ event: 'ban', address, by: 'control', reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), until: new Date(r.entry.until).toISOString() }, `ban ${address}`);
+        if (r.kind === 'banned') crowdsec.report(r.entry);
+        log.warn({ event: 'ban', address, by: 'control', origin: 'control', reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), until: new Date(r.entry.until).toISOString() }, `ban ${address}`);
         return r.entry;
       }
       case 'unban': {
@@ -182,6 +191,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     engine.sweep();
   }, 5000).unref();
 
+  await crowdsec.apply(current.policy.crowdsec);
   log.info({ event: 'start', version: VERSION, pid: process.pid, policySource: current.source, policyHash: current.hash, queue: queueOpts, bansRestored: restored, controlPath: opts.controlPath }, 'vpsfw started');
 
   process.on('SIGHUP', () => void reload('SIGHUP').catch(() => undefined));
@@ -197,6 +207,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   clearInterval(statsTimer);
   clearInterval(sweepTimer);
   queue.close();
+  await crowdsec.stop();
   await closeControl(control, opts.controlPath).catch(() => undefined);
   await bans.save().catch((err) => log.error({ event: 'error', err }, 'cannot save bans'));
   await kernel.remove();

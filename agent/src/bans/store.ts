@@ -21,7 +21,14 @@ export interface BanEntry {
   by: string;
   /** How many times this source has been banned within the escalation memory (1 = first). */
   offense: number;
+  /** Who asked: the agent itself (detectors, rules), an operator (`vpsfw ban`), CrowdSec, the kernel set at start. */
+  origin?: BanOrigin | undefined;
+  /** CrowdSec's scenario, for its bans. */
+  scenario?: string | undefined;
 }
+
+export type BanOrigin = 'agent' | 'control' | 'crowdsec' | 'log' | 'kernel';
+const ORIGINS: readonly BanOrigin[] = ['agent', 'control', 'crowdsec', 'log', 'kernel'];
 
 export interface BanKernel {
   /** Adds the entries, read as they are written to the kernel (a generator makes none in advance). */
@@ -80,6 +87,8 @@ class BanTable extends SlotTable {
   /** Why and by whom, as indexes into `texts`: reasons repeat (a detector's, a rule's). */
   readonly reason = new Uint16Array(TABLE_MAX);
   readonly by = new Uint16Array(TABLE_MAX);
+  readonly origin = new Uint8Array(TABLE_MAX);
+  readonly scenario = new Uint16Array(TABLE_MAX);
   readonly #texts: Texts;
   readonly family: Family;
 
@@ -90,7 +99,8 @@ class BanTable extends SlotTable {
   }
 
   entry(s: number): BanEntry {
-    return { address: addressText(this.keyOf(s)), family: this.family, since: this.since[s]!, until: this.until[s]!, reason: this.#texts.at(this.reason[s]!), by: this.#texts.at(this.by[s]!), offense: this.offense[s]! };
+    const scenario = this.#texts.at(this.scenario[s]!);
+    return { address: addressText(this.keyOf(s)), family: this.family, since: this.since[s]!, until: this.until[s]!, reason: this.#texts.at(this.reason[s]!), by: this.#texts.at(this.by[s]!), offense: this.offense[s]!, origin: ORIGINS[this.origin[s]!], ...(scenario ? { scenario } : {}) };
   }
 
   /** The record for `key`, made if missing and marked as just used. */
@@ -101,12 +111,14 @@ class BanTable extends SlotTable {
     return s;
   }
 
-  set(s: number, e: { since: number; until: number; offense: number; reason: string; by: string }): void {
+  set(s: number, e: { since: number; until: number; offense: number; reason: string; by: string; origin?: BanOrigin | undefined; scenario?: string | undefined }): void {
     this.since[s] = e.since;
     this.until[s] = e.until;
     this.offense[s] = e.offense;
     this.reason[s] = this.#texts.index(e.reason);
     this.by[s] = this.#texts.index(e.by);
+    this.origin[s] = Math.max(0, ORIGINS.indexOf(e.origin ?? 'agent'));
+    this.scenario[s] = this.#texts.index(e.scenario ?? '');
   }
 }
 
@@ -166,13 +178,15 @@ export class BanStore {
     return { ms, offense };
   }
 
-  ban(address: string, opts: { durationMs: number | null; reason: string; by: string; escalate?: boolean }): BanResult {
+  ban(address: string, opts: { durationMs: number | null; reason: string; by: string; escalate?: boolean | undefined; origin?: BanOrigin | undefined; scenario?: string | undefined }): BanResult {
     if (this.#settings.isAllowlisted(address)) return { kind: 'allowlisted' };
     const now = this.#now();
     const key = addressKey(address);
     const b = this.#bans.of(key);
     const found = b.find(key);
-    if (found >= 0 && b.until[found]! > now && opts.escalate !== false) return { kind: 'already', entry: b.entry(found) };
+    const running = found >= 0 && b.until[found]! > now;
+    // Without escalation a ban is never shortened, only lengthened (a CrowdSec decision over a longer ban of our own).
+    if (running && (opts.escalate !== false || b.until[found]! >= now + (opts.durationMs ?? this.#settings.duration))) return { kind: 'already', entry: b.entry(found) };
     const { ms, offense } =
       opts.escalate === false
         ? { ms: Math.min(opts.durationMs ?? this.#settings.duration, MAX_KERNEL_TIMEOUT_S * 1000), offense: (found >= 0 ? b.offense[found]! : 0) + 1 }
@@ -180,7 +194,7 @@ export class BanStore {
     const counted = found >= 0 && b.until[found] !== 0;
     if (!counted && this.#active >= this.#settings.maxEntries) this.#evictSoonest(now);
     const s = b.slot(key);
-    b.set(s, { since: now, until: now + ms, reason: opts.reason, by: opts.by, offense });
+    b.set(s, { since: now, until: now + ms, reason: opts.reason, by: opts.by, offense, origin: opts.origin, scenario: opts.scenario });
     if (!counted) this.#active++;
     const entry = b.entry(s);
     this.#toKernel(entry, now);
@@ -188,11 +202,13 @@ export class BanStore {
     return { kind: 'banned', entry };
   }
 
-  async unban(address: string): Promise<boolean> {
+  /** Ends the ban of `address`; with `only`, only a running ban of that origin. */
+  async unban(address: string, only?: { origin: BanOrigin }): Promise<boolean> {
     const key = addressKey(address);
     const b = this.#bans.of(key);
     const s = b.find(key);
     const had = s >= 0 && b.until[s]! > this.#now();
+    if (only && !(had && ORIGINS[b.origin[s]!] === only.origin)) return false;
     // The offence history stays: a source banned again escalates.
     if (s >= 0) this.#end(b, s);
     await this.#kernel.del(address, familyOf(address));
@@ -275,7 +291,7 @@ export class BanStore {
       if ((found >= 0 && b.until[found]! > now) || k.secondsLeft <= 0) continue;
       const s = b.slot(key);
       if (b.until[s] === 0) this.#active++;
-      b.set(s, { since: now, until: now + k.secondsLeft * 1000, reason: 'found in the kernel ban set at start', by: 'kernel', offense: found >= 0 ? Math.max(1, b.offense[s]!) : 1 });
+      b.set(s, { since: now, until: now + k.secondsLeft * 1000, reason: 'found in the kernel ban set at start', by: 'kernel', offense: found >= 0 ? Math.max(1, b.offense[s]!) : 1, origin: 'kernel' });
       adopted++;
     }
     if (adopted > 0) this.#scheduleSave();
@@ -311,7 +327,7 @@ export class BanStore {
       const keys = new Uint32Array(slots.length * b.width);
       slots.forEach((slot, i) => keys.set(b.keyOf(slot), i * b.width));
       const pick = <T>(column: ArrayLike<T>) => Array.from(slots, (slot) => column[slot]!);
-      return { family: b.family, width: b.width, keys, since: pick(b.since), until: pick(b.until), offense: pick(b.offense), reason: pick(b.reason), by: pick(b.by) };
+      return { family: b.family, width: b.width, keys, since: pick(b.since), until: pick(b.until), offense: pick(b.offense), reason: pick(b.reason), by: pick(b.by), origin: pick(b.origin), scenario: pick(b.scenario) };
     });
     const text = (i: number) => this.#texts.at(i);
     return (function* (): Generator<BanRecord> {
@@ -319,7 +335,7 @@ export class BanStore {
         for (let i = 0; i < c.since.length; i++) {
           const address = addressText(c.keys.subarray(i * c.width, (i + 1) * c.width));
           if (c.until[i] === 0) yield { type: 'offender', address, count: c.offense[i]!, last: c.since[i]! };
-          else yield { type: 'ban', address, family: c.family, since: c.since[i]!, until: c.until[i]!, reason: text(c.reason[i]!), by: text(c.by[i]!), offense: c.offense[i]! };
+          else yield { type: 'ban', address, family: c.family, since: c.since[i]!, until: c.until[i]!, reason: text(c.reason[i]!), by: text(c.by[i]!), offense: c.offense[i]!, origin: ORIGINS[c.origin[i]!], ...(text(c.scenario[i]!) ? { scenario: text(c.scenario[i]!) } : {}) };
         }
       }
     })();

@@ -5,7 +5,8 @@ import { ask, CONTROL_HELP } from './client-command.js';
 const cmd = {
   usage: `usage: vpsfw bans [--json] [--control PATH]
 
-Lists the bans in force, soonest expiry first.
+Lists the bans in force, soonest expiry first: the address or network, the time left, the
+offense count, the origin (agent, control, crowdsec, log, kernel) and why (CrowdSec's: the scenario).
   --json           as JSON
 ${CONTROL_HELP}`,
   options: { ...controlOption, json: { type: 'boolean' } },
@@ -19,7 +20,9 @@ export default async function bans(argv: string[], io: Io): Promise<number> {
   if (list.length === 0) return io.out('no bans'), 0;
   const now = Date.now();
   for (const b of list) {
-    io.out(`${b.address.padEnd(40)} ${String(Math.max(0, Math.round((b.until - now) / 1000))).padStart(8)}s left  #${b.offense}  ${b.by}: ${b.reason}`);
+    // Where the ban came from, and why: CrowdSec's bans by their scenario.
+    const why = b.origin === 'crowdsec' ? (b.scenario ?? b.reason) : `${b.by}: ${b.reason}`;
+    io.out(`${b.address.padEnd(40)} ${String(Math.max(0, Math.round((b.until - now) / 1000))).padStart(8)}s left  #${b.offense}  ${(b.origin ?? 'agent').padEnd(8)}  ${why}`);
   }
   return 0;
 }

@@ -20,6 +20,8 @@ export function setNames(family: Family) {
   return {
     /** hash:ip with per-entry timeout: bans. */
     ban: `vpsfw-ban${family}`,
+    /** hash:net with per-entry timeout: network bans (CrowdSec's `Range` decisions). */
+    bannet: `vpsfw-bannet${family}`,
     /** hash:net: denied networks. */
     deny: `vpsfw-deny${family}`,
     /** hash:net: never judged, never banned. */

@@ -108,6 +108,8 @@ export function renderFamily(policy: Policy, family: Family): string {
   // The deny set holds this policy's networks and nothing else (the same apply fills it): with
   // none in this family its rules could match nothing, so they are left out, lookups and all.
   const denies = policy.denyNetworks.some((c) => c.family === family);
+  // Network bans come from CrowdSec's decisions alone: without a bouncer key, no lookup is paid.
+  const netBans = policy.crowdsec?.bouncerKeyFile !== undefined;
   const inboundPayload = policy.payloadRules.filter((r) => r.direction === 'inbound');
   const outboundPayload = policy.payloadRules.filter((r) => r.direction === 'outbound');
   const lines = [
@@ -126,10 +128,12 @@ export function renderFamily(policy: Policy, family: Family): string {
     `-A ${inp} -m conntrack --ctstate INVALID -j DROP`,
     `-A ${inp} -p tcp ! --syn -m conntrack --ctstate NEW ${comment('new TCP must start with SYN')} -j DROP`,
     `-A ${inp} -m set --match-set ${sets.ban} src ${comment('banned')} -j DROP`,
+    ...(netBans ? [`-A ${inp} -m set --match-set ${sets.bannet} src ${comment('banned network')} -j DROP`] : []),
     ...(denies ? [`-A ${inp} -m set --match-set ${sets.deny} src ${comment('denied network')} -j DROP`] : []),
     `-A ${inp} ${comment('judged by the agent')} ${queue}`,
     // A ban or a denied network cuts the flows already open too; the allowlist still wins.
     `-A ${est} -m set --match-set ${sets.ban} src${notAllowed} ${comment('banned, established')} -j DROP`,
+    ...(netBans ? [`-A ${est} -m set --match-set ${sets.bannet} src${notAllowed} ${comment('banned network, established')} -j DROP`] : []),
     ...(denies ? [`-A ${est} -m set --match-set ${sets.deny} src${notAllowed} ${comment('denied network, established')} -j DROP`] : []),
     ...payloadQueueing(est, inboundPayload, notAllowed),
     ...(inboundPayload.length > 0 ? [`-A ${est} ${markMatch(ESTABLISHED_MARK)} ${comment('payload inspection')} ${queue}`] : []),
@@ -157,6 +161,7 @@ function renderSets(policy: Policy): string {
     const s = setNames(family);
     const fam = family === 4 ? 'inet' : 'inet6';
     lines.push(`create ${s.ban} hash:ip family ${fam} timeout ${DEFAULT_BAN_TIMEOUT_S} maxelem ${SET_MAXELEM} -exist`);
+    if (policy.crowdsec?.bouncerKeyFile !== undefined) lines.push(`create ${s.bannet} hash:net family ${fam} timeout ${DEFAULT_BAN_TIMEOUT_S} maxelem ${SET_MAXELEM} -exist`);
     for (const [name, cidrs] of [
       [s.deny, policy.denyNetworks],
       [s.allow, policy.bans.allowlist],

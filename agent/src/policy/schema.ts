@@ -141,6 +141,34 @@ export const Bans = z.strictObject({
   stateFile: z.string().min(1).optional().describe('Where bans persist across restarts; default <state dir>/bans.json.'),
 });
 
+/** A secret's file: absolute, since the service's working directory is nobody's business. */
+const SecretFile = z.string().min(1).regex(/^\//, 'expected an absolute path');
+
+export const Crowdsec = z
+  .strictObject({
+    url: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .describe('The CrowdSec Local API, e.g. "http://127.0.0.1:8080/"; https is verified against the system CA store.'),
+    bouncerKeyFile: SecretFile.optional().describe('A file holding the bouncer key (`cscli bouncers add`): the agent then enforces the LAPI\'s ban decisions. Absent: no decisions are pulled.'),
+    pollInterval: Duration.prefault('10s').describe('How often the agent asks the LAPI for new and deleted decisions.'),
+    backoffMax: Duration.prefault('5m').describe('The longest wait between tries while the LAPI is unreachable (the wait starts at pollInterval and doubles).'),
+    timeout: Duration.prefault('30s').describe('A request to the LAPI that makes no progress for this long has failed.'),
+    machine: z
+      .strictObject({
+        login: z.string().min(1).max(128).describe('The machine\'s name (`cscli machines add NAME`).'),
+        passwordFile: SecretFile.describe('A file holding its password.'),
+      })
+      .optional()
+      .describe('Report every ban the agent makes itself to the LAPI as an alert with its decision, for the rest of the fleet. Absent: nothing is reported.'),
+    reportBacklog: z.number().int().min(1).max(100_000).default(10_000).describe('Alerts kept while the LAPI cannot take them; beyond it the oldest are dropped (and counted).'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.bouncerKeyFile === undefined && c.machine === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'needs bouncerKeyFile (enforce decisions), machine (report bans), or both', input: c });
+    }
+  })
+  .describe('The CrowdSec Local API (docs/fleet.md): its ban decisions enforced here, the bans made here reported to it.');
+
 export const Policy = z
   .strictObject({
     version: z.literal(1),
@@ -172,6 +200,7 @@ export const Policy = z
       })
       .prefault({})
       .describe("The agent's memory bound, for each family: a source costs about 26 bytes per table (38 for IPv6), a flow about 52 (66) plus its window (the longest text pattern less one byte, or 1 KiB with a regular expression)."),
+    crowdsec: Crowdsec.optional(),
     logging: z
       .strictObject({
         level: LogLevel.default('info'),
@@ -192,6 +221,7 @@ export const Policy = z
   });
 
 export type PolicyInput = z.input<typeof Policy>;
+export type CrowdsecSettings = z.output<typeof Crowdsec>;
 export type Policy = z.output<typeof Policy>;
 export type Rule = z.output<typeof Rule>;
 export type RateLimit = z.output<typeof RateLimit>;

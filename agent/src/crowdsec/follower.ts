@@ -1,0 +1,206 @@
+// vpsfw as a CrowdSec bouncer: follows the LAPI's decisions stream and hands its bans to the ban
+// store. A full pull at start (everything in force, and what has ended), then the changes every
+// pollInterval. The LAPI unreachable: what is enforced stays, the agent retries with a doubling
+// wait, says so once per outage and once when it is back, and catches up (the LAPI keeps this
+// bouncer's mark; a pull whose answer may have been lost is followed by a full one). A bulk load
+// goes in batches, each written to the kernel before the next, with the event loop free in between.
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { formatDuration } from '../policy/units.js';
+import type { BanSink } from './ban-sink.js';
+import { mapDecision } from './decision.js';
+import type { EventLog } from './event-log.js';
+import { LapiError, type LapiClient } from './lapi-client.js';
+import type { StreamedDecision } from './stream-parser.js';
+
+export interface FollowerSettings {
+  pollMs: number;
+  backoffMaxMs: number;
+  /** Decisions applied between two turns of the event loop. */
+  batch?: number;
+}
+
+export interface FollowerDeps {
+  client: Pick<LapiClient, 'decisionsStream' | 'url'>;
+  apiKey: string;
+  /** Where the key came from, for the error that says it is wrong. */
+  keyFile: string;
+  sink: BanSink;
+  log: EventLog;
+  now: () => number;
+  /** Waits, or rejects when the signal aborts; replaced by tests. */
+  delay?: (ms: number, signal: AbortSignal) => Promise<unknown>;
+}
+
+export interface SyncCounts {
+  banned: number;
+  already: number;
+  lifted: number;
+  allowlisted: number;
+  refused: number;
+  ignored: number;
+}
+
+export interface FollowerStatus {
+  url: string;
+  /** starting: no answer yet; ok: the last pull worked; unreachable / unauthorized: it failed. */
+  state: 'starting' | 'ok' | 'unreachable' | 'unauthorized';
+  lastPullAt: number | null;
+  pulls: number;
+  failures: number;
+  /** Since start. */
+  decisions: SyncCounts;
+}
+
+const BATCH = 1000;
+const MAX_IGNORED_KINDS = 100;
+
+const zero = (): SyncCounts => ({ banned: 0, already: 0, lifted: 0, allowlisted: 0, refused: 0, ignored: 0 });
+
+export class DecisionFollower {
+  readonly #d: FollowerDeps;
+  readonly #settings: Required<FollowerSettings>;
+  readonly #stop = new AbortController();
+  readonly #ignoredKinds = new Set<string>();
+  readonly #total = zero();
+  #state: FollowerStatus['state'] = 'starting';
+  #lastPullAt: number | null = null;
+  #pulls = 0;
+  #failures = 0;
+  /** Since when the LAPI has failed (null: it has not), and what was logged about it. */
+  #downSince: number | null = null;
+  #loggedFailure = '';
+  #loop: Promise<void> | null = null;
+
+  constructor(deps: FollowerDeps, settings: FollowerSettings) {
+    this.#d = deps;
+    this.#settings = { batch: BATCH, ...settings };
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Stops pulling (an answer being read is abandoned); the bans stay. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+
+  status(): FollowerStatus {
+    return { url: this.#d.client.url, state: this.#state, lastPullAt: this.#lastPullAt, pulls: this.#pulls, failures: this.#failures, decisions: { ...this.#total } };
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    const delay = this.#d.delay ?? ((ms, s) => sleep(ms, undefined, { signal: s }));
+    let full = true;
+    let failuresInRow = 0;
+    while (!signal.aborted) {
+      let wait = this.#settings.pollMs;
+      try {
+        await this.#pull(full, signal);
+        full = false;
+        failuresInRow = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        failuresInRow++;
+        wait = Math.min(this.#settings.pollMs * 2 ** (failuresInRow - 1), Math.max(this.#settings.backoffMaxMs, this.#settings.pollMs));
+        // The LAPI moves this bouncer's mark when it answers: if the answer may have been lost, only
+        // a full pull is sure to bring back what it held.
+        if (!(err instanceof LapiError) || err.mayHaveArrived) full = true;
+        this.#failed(err, wait);
+      }
+      await delay(wait, signal).catch(() => undefined);
+    }
+  }
+
+  async #pull(full: boolean, signal: AbortSignal): Promise<void> {
+    const started = this.#d.now();
+    const counts = zero();
+    let batch: StreamedDecision[] = [];
+    for await (const items of this.#d.client.decisionsStream(this.#d.apiKey, full, signal)) {
+      for (const item of items) {
+        batch.push(item);
+        if (batch.length < this.#settings.batch) continue;
+        await this.#apply(batch, full, counts);
+        batch = [];
+      }
+    }
+    await this.#apply(batch, full, counts);
+    this.#pulls++;
+    this.#lastPullAt = this.#d.now();
+    this.#state = 'ok';
+    if (this.#downSince !== null) {
+      this.#d.log.info({ event: 'crowdsec-reachable', role: 'bouncer', url: this.#d.client.url, downForMs: this.#lastPullAt - this.#downSince, failures: this.#failures }, 'CrowdSec LAPI reachable again: decisions followed');
+      this.#downSince = null;
+      this.#loggedFailure = '';
+    }
+    // A full pull says what it did in one line (a hundred thousand decisions are not a hundred
+    // thousand lines); a delta has said it ban by ban.
+    if (full) this.#d.log.info({ event: 'crowdsec-sync', full, ...counts, durationMs: this.#lastPullAt - started }, `CrowdSec decisions loaded: ${counts.banned} banned, ${counts.lifted} lifted`);
+  }
+
+  async #apply(batch: readonly StreamedDecision[], full: boolean, counts: SyncCounts): Promise<void> {
+    if (batch.length === 0) return;
+    const { sink, log } = this.#d;
+    const count = (k: keyof SyncCounts) => {
+      counts[k]++;
+      this.#total[k]++;
+    };
+    for (const { list, decision } of batch) {
+      const m = mapDecision(decision);
+      if (m.kind === 'ignored') {
+        count('ignored');
+        if (!this.#ignoredKinds.has(m.what) && this.#ignoredKinds.size < MAX_IGNORED_KINDS) {
+          this.#ignoredKinds.add(m.what);
+          log.info({ event: 'crowdsec-ignored', what: m.what, value: m.value }, `CrowdSec decisions with ${m.what} are not enforced (logged once)`);
+        }
+        continue;
+      }
+      if (list === 'deleted') {
+        if (!(await sink.unban(m.target, { origin: 'crowdsec' }))) continue;
+        count('lifted');
+        if (!full) log.warn({ event: 'unban', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario }, `unban ${m.target}`);
+        continue;
+      }
+      if (list !== 'new' || m.remainingMs <= 0) continue;
+      const durationMs = Math.ceil(m.remainingMs / 1000) * 1000;
+      const r = sink.ban({ target: m.target, durationMs, reason: m.scenario, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, escalate: false });
+      if (r.kind === 'banned') {
+        count('banned');
+        if (!full) log.warn({ event: 'ban', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), until: new Date(r.entry.until).toISOString() }, `ban ${m.target}`);
+      } else if (r.kind === 'already') count('already');
+      else {
+        count(r.kind === 'allowlisted' ? 'allowlisted' : 'refused');
+        if (!full) log.info({ event: 'ban-refused', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, why: r.kind === 'allowlisted' ? 'allowlisted' : r.reason }, `not banned: ${m.target}`);
+      }
+    }
+    // Into the kernel before the next batch, and a turn of the event loop for the packets.
+    await sink.flushed();
+    await nextTurn();
+  }
+
+  #failed(err: unknown, retryInMs: number): void {
+    this.#failures++;
+    const now = this.#d.now();
+    this.#downSince ??= now;
+    const auth = err instanceof LapiError && err.code === 'VPSFW_ERR_CROWDSEC_AUTH';
+    this.#state = auth ? 'unauthorized' : 'unreachable';
+    // One line per outage, and one more only if it fails differently (unreachable, then refused).
+    const kind = auth ? 'auth' : err instanceof LapiError ? err.code : 'other';
+    if (kind === this.#loggedFailure) return;
+    this.#loggedFailure = kind;
+    const message = err instanceof Error ? err.message : String(err);
+    if (auth) {
+      this.#d.log.error(
+        { event: 'crowdsec-auth-failed', role: 'bouncer', url: this.#d.client.url, keyFile: this.#d.keyFile, code: (err as LapiError).code, status: (err as LapiError).status, err: message, retryInMs },
+        `CrowdSec LAPI refused the bouncer key in ${this.#d.keyFile} (${message}): register this agent (cscli bouncers add NAME) and put the key in that file. Decisions are not followed meanwhile; the agent's own detectors and its bans stay in force`,
+      );
+    } else {
+      this.#d.log.warn(
+        { event: 'crowdsec-unreachable', role: 'bouncer', url: this.#d.client.url, code: err instanceof LapiError ? err.code : undefined, err: message, retryInMs },
+        `CrowdSec LAPI unreachable (${message}): the bans in force stay; retrying (logged once until it is back)`,
+      );
+    }
+  }
+}
