@@ -5,8 +5,11 @@
 import type { SinkEntry } from './ban-sink.js';
 import type { LapiAlert } from './lapi-client.js';
 
-/** The origin of the decisions vpsfw sends, as `cscli decisions list` shows it. */
-export const DECISION_ORIGIN = 'vpsfw';
+/**
+ * The origin of the decisions vpsfw sends: that of CrowdSec's own agents, which is what a machine
+ * is (and `cscli alerts list` shows only alerts of origin crowdsec or cscli).
+ */
+export const DECISION_ORIGIN = 'crowdsec';
 
 /** The scenarios a vpsfw machine has, as its login declares them (more follow its rule names). */
 export const SCENARIOS = ['vpsfw/synFlood', 'vpsfw/icmpFlood', 'vpsfw/oversizedIcmp', 'vpsfw/portScan', 'vpsfw/manual'];
@@ -35,7 +38,9 @@ export function alertOf(ban: SinkEntry, version: string, details: AlertDetails =
   const start = rfc3339(details.firstSeen ?? ban.since);
   // The LAPI ends the decision at stop_at + duration: stop_at is the ban's start.
   const stop = rfc3339(ban.since);
-  const seconds = Math.max(1, Math.round((ban.until - ban.since) / 1000));
+  // Rounded down, as stop_at is: the decision never outlasts the ban, so its echo from the stream
+  // never lengthens the ban it came from.
+  const seconds = Math.max(1, Math.floor((ban.until - ban.since) / 1000));
   return {
     scenario,
     scenario_hash: '',

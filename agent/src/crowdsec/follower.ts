@@ -164,11 +164,13 @@ export class DecisionFollower {
         continue;
       }
       if (list !== 'new' || m.remainingMs <= 0) continue;
-      const durationMs = Math.ceil(m.remainingMs / 1000) * 1000;
-      const r = sink.ban({ target: m.target, durationMs, reason: m.scenario, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, escalate: false });
+      // What the decision has left, not rounded up: a ban of our own that CrowdSec echoes back is
+      // never lengthened by its echo (the store lengthens, never shortens).
+      const r = sink.ban({ target: m.target, durationMs: Math.floor(m.remainingMs), reason: m.scenario, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, escalate: false });
       if (r.kind === 'banned') {
         count('banned');
-        if (!full) log.warn({ event: 'ban', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), until: new Date(r.entry.until).toISOString() }, `ban ${m.target}`);
+        const duration = formatDuration(Math.max(1000, Math.round((r.entry.until - r.entry.since) / 1000) * 1000));
+        if (!full) log.warn({ event: 'ban', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, reason: r.entry.reason, duration, until: new Date(r.entry.until).toISOString() }, `ban ${m.target}`);
       } else if (r.kind === 'already') count('already');
       else {
         count(r.kind === 'allowlisted' ? 'allowlisted' : 'refused');
