@@ -99,7 +99,8 @@ class BanTable extends SlotTable {
   }
 
   entry(s: number): BanEntry {
-    const scenario = this.#texts.at(this.scenario[s]!);
+    // 0: none (a scenario past the texts' capacity is not kept either).
+    const scenario = this.scenario[s] === 0 ? '' : this.#texts.at(this.scenario[s]!);
     return { address: addressText(this.keyOf(s)), family: this.family, since: this.since[s]!, until: this.until[s]!, reason: this.#texts.at(this.reason[s]!), by: this.#texts.at(this.by[s]!), offense: this.offense[s]!, origin: ORIGINS[this.origin[s]!], ...(scenario ? { scenario } : {}) };
   }
 
@@ -118,7 +119,7 @@ class BanTable extends SlotTable {
     this.reason[s] = this.#texts.index(e.reason);
     this.by[s] = this.#texts.index(e.by);
     this.origin[s] = Math.max(0, ORIGINS.indexOf(e.origin ?? 'agent'));
-    this.scenario[s] = this.#texts.index(e.scenario ?? '');
+    this.scenario[s] = e.scenario ? this.#texts.index(e.scenario) : 0;
   }
 }
 
@@ -335,7 +336,7 @@ export class BanStore {
         for (let i = 0; i < c.since.length; i++) {
           const address = addressText(c.keys.subarray(i * c.width, (i + 1) * c.width));
           if (c.until[i] === 0) yield { type: 'offender', address, count: c.offense[i]!, last: c.since[i]! };
-          else yield { type: 'ban', address, family: c.family, since: c.since[i]!, until: c.until[i]!, reason: text(c.reason[i]!), by: text(c.by[i]!), offense: c.offense[i]!, origin: ORIGINS[c.origin[i]!], ...(text(c.scenario[i]!) ? { scenario: text(c.scenario[i]!) } : {}) };
+          else yield { type: 'ban', address, family: c.family, since: c.since[i]!, until: c.until[i]!, reason: text(c.reason[i]!), by: text(c.by[i]!), offense: c.offense[i]!, origin: ORIGINS[c.origin[i]!], ...(c.scenario[i] ? { scenario: text(c.scenario[i]!) } : {}) };
         }
       }
     })();

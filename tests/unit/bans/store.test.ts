@@ -195,3 +195,38 @@ t.test('reasons are stored once each; past 65,535 distinct ones the text is not 
   t.match(list.find((b) => b.address === '10.0.255.255')?.reason, /not kept/);
   t.equal(list.find((b) => b.address === '10.0.255.255')?.by, 'control', 'a known text still is');
 });
+
+// CrowdSec (interim, until the store takes BanRequest): a ban carries its origin and scenario, in
+// the list and through a restart; a request without escalation never shortens a running ban; an
+// unban limited to one origin lifts only a ban of that origin.
+t.test('origin and scenario: kept, listed, saved and restored', async (t) => {
+  const f = fixture();
+  f.store.ban('192.0.2.2', { durationMs: H, reason: 'crowdsecurity/ssh-bf', by: 'crowdsec', origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf', escalate: false });
+  f.store.ban('192.0.2.3', { durationMs: null, reason: 'x', by: 'detector:synFlood', origin: 'agent' });
+  t.match(f.store.list().find((b) => b.address === '192.0.2.2'), { origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf' });
+  t.match(f.store.list().find((b) => b.address === '192.0.2.3'), { origin: 'agent', scenario: undefined });
+  await f.store.save();
+  const g = fixture({}, f.file());
+  await g.store.restore();
+  t.match(g.store.list().find((b) => b.address === '192.0.2.2'), { origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf' }, 'after a restart');
+});
+
+t.test('without escalation: lengthened, never shortened', async (t) => {
+  const f = fixture();
+  f.store.ban('192.0.2.2', { durationMs: 2 * H, reason: 'x', by: 'detector:portScan', origin: 'agent' });
+  const shorter = f.store.ban('192.0.2.2', { durationMs: H, reason: 's', by: 'crowdsec', origin: 'crowdsec', escalate: false });
+  t.match(shorter, { kind: 'already', entry: { origin: 'agent', by: 'detector:portScan' } }, 'a shorter decision leaves the ban');
+  const longer = f.store.ban('192.0.2.2', { durationMs: 3 * H, reason: 's', by: 'crowdsec', origin: 'crowdsec', escalate: false });
+  t.match(longer, { kind: 'banned', entry: { origin: 'crowdsec' } }, 'a longer one lengthens it');
+});
+
+t.test('unban of one origin lifts only that origin', async (t) => {
+  const f = fixture();
+  f.store.ban('192.0.2.2', { durationMs: H, reason: 'x', by: 'detector:synFlood', origin: 'agent' });
+  f.store.ban('192.0.2.3', { durationMs: H, reason: 's', by: 'crowdsec', origin: 'crowdsec', escalate: false });
+  t.equal(await f.store.unban('192.0.2.2', { origin: 'crowdsec' }), false, "the agent's own ban stays");
+  t.ok(f.has('192.0.2.2'));
+  t.equal(await f.store.unban('192.0.2.3', { origin: 'crowdsec' }), true);
+  t.notOk(f.has('192.0.2.3'));
+  t.equal(await f.store.unban('192.0.2.9', { origin: 'crowdsec' }), false, 'nothing to lift');
+});
