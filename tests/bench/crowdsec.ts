@@ -1,0 +1,205 @@
+// `npm run bench:crowdsec`: vpsfw's bouncer side by side with Debian's crowdsec-firewall-bouncer
+// (iptables mode), in one run, against one throwaway LAPI (tests/lib/crowdsec.ts), each in a lab
+// of its own, both at their default poll interval (10 s):
+//   1. the time from `cscli decisions add --ip` to the first dropped packet of that source: the
+//      source pings each server every 10 ms; the first echo request left unanswered is the drop;
+//   2. the time from the process's start until 100,000 decisions are in the kernel, and the
+//      process's peak resident memory (VmHWM) by then.
+// Usage: node --import=./node_modules/@tapjs/typescript/dist/esm/import.mjs tests/bench/crowdsec.ts [--samples N] [--decisions N]
+// Writes tests/bench/results/<date>T<hhmm>-crowdsec.json; docs/benchmarks.md quotes it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { startAgent } from '../../agent/src/demo/agent-process.js';
+import { makeLab, type Lab } from '../../agent/src/demo/lab.js';
+import { startLapi, type Lapi } from '../lib/crowdsec.js';
+
+const { values: opt } = parseArgs({ options: { samples: { type: 'string', default: '3' }, decisions: { type: 'string', default: '100000' } } });
+const samples = Number(opt.samples);
+const decisions = Number(opt.decisions);
+if (!(samples >= 1 && samples <= 9) || !(decisions >= 1 && decisions <= 200_000)) throw new Error('--samples in 1..9, --decisions in 1..200000');
+const here = fileURLToPath(new URL('.', import.meta.url));
+const PING_INTERVAL_S = 0.01;
+const PINGS = 2500; // 25 s at most: more than two poll intervals.
+
+const mib = (kb: number) => Math.round(kb / 102.4) / 10;
+function vmHwmKb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function policy(lapi: Lapi, key: string) {
+  return {
+    version: 1,
+    rules: [
+      { name: 'web', action: 'accept', protocol: 'tcp', ports: [8080] },
+      { name: 'ping', action: 'accept', protocol: 'icmp' },
+    ],
+    // The latency probe pings 100 times a second: not a flood to ban for.
+    detectors: { icmpFlood: { enabled: false } },
+    crowdsec: { url: lapi.url, bouncerKeyFile: key },
+  };
+}
+
+/** Starts crowdsec-firewall-bouncer in a namespace (iptables mode, its rules and sets in that namespace only). */
+async function startBouncer(lab: Lab, lapi: Lapi, key: string): Promise<{ child: ChildProcess; started: number; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vpsfw-cfb-'));
+  const cfg = join(dir, 'bouncer.yaml');
+  writeFileSync(
+    cfg,
+    `mode: iptables
+pid_dir: ${dir}/
+update_frequency: 10s
+daemonize: false
+log_mode: stdout
+log_level: info
+api_url: ${lapi.url}
+api_key: ${key}
+disable_ipv6: false
+deny_action: DROP
+deny_log: false
+supported_decisions_types:
+  - ban
+blacklists_ipv4: crowdsec-blacklists
+blacklists_ipv6: crowdsec6-blacklists
+ipset_type: nethash
+ipset_size: 262144
+iptables_chains:
+  - INPUT
+prometheus:
+  enabled: false
+`,
+  );
+  const started = Date.now();
+  const child = lab.spawn(lab.server, 'crowdsec-firewall-bouncer', ['-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const deadline = Date.now() + 30_000;
+  while (!(await lab.status(lab.server, 'ipset', ['list', '-n'])).stdout.includes('crowdsec-blacklists')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`crowdsec-firewall-bouncer did not start: ${out.slice(-2000)}`);
+    await sleep(100);
+  }
+  return { child, started, dir };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Pings from `local` every 10 ms; resolves with the reception times (epoch ms) of the replies. */
+function pinger(lab: Lab, local: string) {
+  const child = lab.spawn(lab.attacker.ns, 'ping', ['-n', '-D', '-i', String(PING_INTERVAL_S), '-W', '1', '-c', String(PINGS), '-I', local, lab.attacker.server4], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const done = new Promise<number[]>((resolve) => child.once('exit', () => resolve([...out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Number(m[1]) * 1000))));
+  return { child, done };
+}
+
+/** The first echo request after `t0` that got no answer: the last reply after t0, plus an interval. */
+function firstDropAfter(replies: number[], t0: number): number | null {
+  const after = replies.filter((r) => r >= t0);
+  if (after.length === 0) return null;
+  return after[after.length - 1]! + PING_INTERVAL_S * 1000 - t0;
+}
+
+async function setCount(lab: Lab, set: string): Promise<number> {
+  const r = await lab.status(lab.server, 'ipset', ['list', '-t', set]);
+  return Number(/Number of entries: (\d+)/.exec(r.stdout)?.[1] ?? 0);
+}
+
+async function main() {
+  const lapi = await startLapi();
+  const labs: Lab[] = [];
+  const cleanups: Array<() => Promise<unknown>> = [];
+  try {
+    const lab = async () => {
+      const l = await makeLab();
+      labs.push(l);
+      await lapi.connect(l.server);
+      return l;
+    };
+    const keyFile = async (name: string) => lapi.secretFile(`${name}.key`, await lapi.addBouncer(name));
+
+    // 1. Decision to first dropped packet, both at once on the same decision.
+    const vLab = await lab();
+    const bLab = await lab();
+    const vKey = await keyFile('vpsfw-latency');
+    const agent = await startAgent({ ns: vLab.server, policy: policy(lapi, vKey) });
+    cleanups.push(() => agent.stop());
+    await agent.waitFor((e) => e.event === 'crowdsec-sync', 60_000, 'the start-up pull');
+    const bouncer = await startBouncer(bLab, lapi, await lapi.addBouncer('cfb-latency'));
+    cleanups.push(async () => (await stopChild(bouncer.child), rmSync(bouncer.dir, { recursive: true, force: true })));
+    const latency: { vpsfw: number[]; bouncer: number[] } = { vpsfw: [], bouncer: [] };
+    for (let i = 0; i < samples; i++) {
+      const { ip4 } = await vLab.attackerAlias(20 + i);
+      await bLab.attackerAlias(20 + i);
+      const pv = pinger(vLab, ip4);
+      const pb = pinger(bLab, ip4);
+      // A random phase against both poll loops.
+      await sleep(1000 + Math.random() * 10_000);
+      const t0 = Date.now();
+      await lapi.cscli(['decisions', 'add', '--ip', ip4, '--duration', '1h', '--reason', 'bench/latency']);
+      const [rv, rb] = await Promise.all([pv.done, pb.done]);
+      const v = firstDropAfter(rv, t0);
+      const b = firstDropAfter(rb, t0);
+      if (v === null || b === null) throw new Error(`sample ${i}: no replies after the decision (vpsfw ${rv.length}, bouncer ${rb.length})`);
+      latency.vpsfw.push(Math.round(v));
+      latency.bouncer.push(Math.round(b));
+      process.stderr.write(`latency sample ${i + 1}: vpsfw ${Math.round(v)} ms, crowdsec-firewall-bouncer ${Math.round(b)} ms\n`);
+    }
+    for (const c of cleanups.splice(0)) await c();
+    await lapi.cscli(['decisions', 'delete', '--all']);
+
+    // 2. 100,000 decisions loaded from the start.
+    const file = join(lapi.dir, 'import.json');
+    writeFileSync(file, JSON.stringify(Array.from({ length: decisions }, (_, i) => ({ duration: '4h', scope: 'ip', type: 'ban', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, reason: 'bench/load' }))));
+    const importStarted = Date.now();
+    await lapi.cscli(['decisions', 'import', '-i', file]);
+    process.stderr.write(`imported ${decisions} decisions in ${Date.now() - importStarted} ms\n`);
+
+    const vLoad = await lab();
+    const vStarted = Date.now();
+    const loader = await startAgent({ ns: vLoad.server, policy: policy(lapi, await keyFile('vpsfw-load')) });
+    cleanups.push(() => loader.stop());
+    const sync = await loader.waitFor((e) => e.event === 'crowdsec-sync', 300_000, 'the 100,000 decisions');
+    const vpsfwLoad = { msFromStart: Date.now() - vStarted, pullMs: Number(sync.durationMs), banned: Number(sync.banned), inKernel: await setCount(vLoad, 'vpsfw-ban4'), peakRssMiB: mib(vmHwmKb(loader.child.pid!)) };
+    const status = JSON.parse((await loader.cli(['status', '--json'])).stdout) as { memory: { rss: number; heapUsed: number } };
+    Object.assign(vpsfwLoad, { rssAfterMiB: Math.round(status.memory.rss / 104857.6) / 10, heapUsedMiB: Math.round(status.memory.heapUsed / 104857.6) / 10 });
+    for (const c of cleanups.splice(0)) await c();
+
+    const bLoad = await lab();
+    const b2 = await startBouncer(bLoad, lapi, await lapi.addBouncer('cfb-load'));
+    cleanups.push(async () => (await stopChild(b2.child), rmSync(b2.dir, { recursive: true, force: true })));
+    const deadline = Date.now() + 300_000;
+    let n = 0;
+    while ((n = await setCount(bLoad, 'crowdsec-blacklists')) < decisions) {
+      if (Date.now() > deadline) throw new Error(`crowdsec-firewall-bouncer loaded ${n} of ${decisions} in 300 s`);
+      await sleep(50);
+    }
+    const bouncerLoad = { msFromStart: Date.now() - b2.started, inKernel: n, peakRssMiB: mib(vmHwmKb(b2.child.pid!)) };
+    for (const c of cleanups.splice(0)) await c();
+
+    const commit = (await import('node:child_process')).execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const result = { date: new Date().toISOString(), commit, loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '), samples, decisions, latencyMs: { ...latency, vpsfwMedian: median(latency.vpsfw), bouncerMedian: median(latency.bouncer) }, load: { vpsfw: vpsfwLoad, bouncer: bouncerLoad } };
+    const stamp = result.date.slice(0, 16).replace(/[-:]/g, '').replace(/^(\d{8})T/, (_, d) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}T`);
+    writeFileSync(join(here, 'results', `${stamp}-${commit}-crowdsec.json`), JSON.stringify(result, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    for (const c of cleanups) await c().catch(() => undefined);
+    for (const l of labs) await l.destroy();
+    await lapi.destroy();
+  }
+}
+
+await main();
