@@ -33,7 +33,7 @@ let
   flushed = nft.enable && nft.flushRuleset;
 in
 {
-  imports = [ ./options.nix ];
+  imports = [ ./options.nix ./crowdsec.nix ];
 
   config = lib.mkIf cfg.enable {
     services.vpsfw.package = lib.mkDefault (pkgs.callPackage ./package.nix { });

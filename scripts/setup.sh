@@ -11,6 +11,7 @@ PACKAGES=(
   libnetfilter-queue-dev libnfnetlink-dev build-essential python3 # the native NFQUEUE bindings (node-gyp)
   iputils-ping netcat-openbsd hping3 python3-scapy tcpdump iperf3 # demo, tests and benchmarks
   nix-bin debootstrap systemd                  # Nix hash check, the systemd container test, systemd-analyze
+  crowdsec crowdsec-firewall-bouncer openssl   # the CrowdSec tests' LAPI and cscli, the benchmark's peer bouncer, test certificates
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -25,6 +26,10 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup.sh: installing ${missing[*]}"
   apt-get update -qq
+  # crowdsec's post-install registers with the Central API, which fails offline: a non-empty
+  # credentials file tells it not to (the tests run their own LAPI, Central API off).
+  mkdir -p /etc/crowdsec
+  [ -s /etc/crowdsec/online_api_credentials.yaml ] || echo '# vpsfw setup.sh: no Central API' > /etc/crowdsec/online_api_credentials.yaml
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 

@@ -169,7 +169,7 @@ uninstall() {
   fi
   # Rules left by an agent that was killed: remove them too (only in this root's own namespace).
   if host && [ -x "$WRAPPER" ]; then run "$WRAPPER" cleanup >/dev/null 2>&1 || true; fi
-  run rm -rf "$UNIT" "$WRAPPER" "$DEST"
+  run rm -rf "$UNIT" "$UNIT.d/crowdsec.conf" "$WRAPPER" "$DEST"
   if host && command -v systemctl >/dev/null; then run systemctl daemon-reload; fi
   if [ "$PURGE" = 1 ]; then
     run rm -rf "$ROOT/etc/vpsfw" "$ROOT/var/lib/vpsfw" "$ROOT/var/lib/private/vpsfw"
@@ -179,9 +179,49 @@ uninstall() {
   say "uninstalled"
 }
 
+# --- CrowdSec (docs/fleet.md). One function, kept apart from the rest; called once, below. ---
+# With a CrowdSec LAPI on this host (cscli present): register the agent as a bouncer and a machine
+# named vpsfw-<hostname>, keep both secrets in /etc/vpsfw/crowdsec/ (root only), hand them to the
+# unit as systemd credentials with the LAPI's address allowed (a drop-in), and add a crowdsec
+# section to the policy if it has none. Registered already (the files exist): nothing changes.
+# Without cscli: say where the page on joining a fleet is.
+register_crowdsec() {
+  host || return 0
+  command -v cscli >/dev/null || { say "no local CrowdSec (cscli): to share bans with a fleet, see $PREFIX/docs/fleet.md"; return 0; }
+  local dir=/etc/vpsfw/crowdsec name listen lapi key pw creds=/run/credentials/vpsfw.service
+  name="vpsfw-$(hostname -s)"
+  listen=$(cscli config show --key Config.API.Server.ListenURI 2>/dev/null || echo 127.0.0.1:8080)
+  lapi=${listen%:*}
+  case "$lapi" in 0.0.0.0|'') lapi=127.0.0.1 ;; '[::]'|'::') lapi='::1' ;; esac
+  lapi=${lapi#[}; lapi=${lapi%]}
+  if [ ! -s "$dir/bouncer.key" ] || [ ! -s "$dir/machine.password" ]; then
+    [ "$DRY" = 1 ] && { say "would register $name with the local CrowdSec LAPI (cscli bouncers add, cscli machines add)"; return 0; }
+    key=$(cscli bouncers add "$name" -o raw) || die "cscli bouncers add $name failed: if it is registered already, cscli bouncers delete $name and run this again"
+    pw=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    cscli machines add "$name" --password "$pw" >/dev/null || die "cscli machines add $name failed: if it is registered already, cscli machines delete $name and run this again"
+    install -d -m 0700 "$dir"
+    (umask 077 && printf '%s\n' "$key" > "$dir/bouncer.key" && printf '%s\n' "$pw" > "$dir/machine.password")
+    CHANGED=1
+    say "registered $name with the local CrowdSec LAPI ($listen)"
+  fi
+  printf '# Installed by vpsfw install.sh (docs/fleet.md): the CrowdSec secrets, and the LAPI'"'"'s address.\n[Service]\nLoadCredential=crowdsec-bouncer-key:%s/bouncer.key\nLoadCredential=crowdsec-machine-password:%s/machine.password\nIPAddressAllow=%s\n' "$dir" "$dir" "$lapi" \
+    | put /etc/systemd/system/vpsfw.service.d/crowdsec.conf 0644
+  [ "$DRY" = 1 ] && return 0
+  if ! "$NODE" -e 'process.exit("crowdsec" in JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")) ? 0 : 1)' "$POLICY"; then
+    local url="http://$listen/"
+    case "$lapi" in *:*) url="http://[$lapi]:${listen##*:}/" ;; esac
+    "$NODE" -e 'const [f, url, creds, login] = process.argv.slice(1); const p = JSON.parse(require("fs").readFileSync(f, "utf8"));
+      p.crowdsec = { url, bouncerKeyFile: `${creds}/crowdsec-bouncer-key`, machine: { login, passwordFile: `${creds}/crowdsec-machine-password` } };
+      process.stdout.write(JSON.stringify(p, null, 2) + "\n");' "$POLICY" "$url" "$creds" "$name" | put "$POLICY" 0644
+    "$NODE" "$DEST/bin/vpsfw.js" check --policy "$POLICY" >/dev/null || die "$POLICY with its new crowdsec section is not valid (see above)"
+    say "added a crowdsec section to $POLICY: bans shared with the LAPI at $url"
+  fi
+}
+
 if [ "$MODE" = uninstall ]; then uninstall; exit 0; fi
 install_packages
 ensure_node
 install_agent
 install_files
+register_crowdsec
 start_service
