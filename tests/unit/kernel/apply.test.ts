@@ -62,7 +62,7 @@ t.test('remove: every copy of each jump, then chains, then sets; nothing there i
   t.equal(k.lines().filter((l) => l === 'iptables -w -D INPUT -j VPSFW-INPUT').length, 3, 'deleted until none is left');
   t.notOk(k.lines().some((l) => l.includes(' -X ')), 'chains that cannot be flushed are not there to delete');
   const destroyed = k.lines().filter((l) => l.startsWith('ipset destroy')).map((l) => l.split(' ')[2]);
-  t.same(destroyed.sort(), ['ban4', 'ban6', 'deny4', 'deny6', 'allow4', 'allow6'].flatMap((s) => [`vpsfw-${s}`, `vpsfw-${s}-new`]).sort());
+  t.same(destroyed.sort(), ['ban4', 'ban6', 'bannet4', 'bannet6', 'deny4', 'deny6', 'allow4', 'allow6'].flatMap((s) => [`vpsfw-${s}`, `vpsfw-${s}-new`]).sort());
 });
 
 t.test('remove: present chains are all flushed, then deleted, after the jumps', async (t) => {

@@ -236,3 +236,18 @@ t.test('multiport lists hold at most 15 slots, a range counting two', async (t) 
   t.same(multiportLists(ports).map((l) => l.split(',').length), [15, 1]);
   t.same(multiportLists([{ from: 1, to: 2 }, ...ports.slice(0, 14)]), ['1:2,' + ports.slice(0, 13).map((p) => p.from).join(','), '1013']);
 });
+
+// CrowdSec's Range decisions (interim, until the kernel layout of this wave): a network ban set and
+// its drop rules only when the policy follows a LAPI; any other policy pays no lookup for them.
+t.test('network bans: rendered only with a CrowdSec bouncer key', async (t) => {
+  const plain = renderKernel(parsePolicy({ version: 1 }, 't').policy);
+  t.notMatch(plain.ipv4 + plain.ipv6 + plain.ipset, 'bannet');
+  const cs = renderKernel(parsePolicy({ version: 1, crowdsec: { url: 'http://198.18.0.1:8080/', bouncerKeyFile: '/k' } }, 't').policy);
+  t.match(cs.ipset, /create vpsfw-bannet4 hash:net family inet timeout \d+ maxelem \d+ -exist/);
+  t.match(cs.ipset, /create vpsfw-bannet6 hash:net family inet6 timeout/);
+  t.match(cs.ipv4, /-A VPSFW-INPUT -m set --match-set vpsfw-bannet4 src .*-j DROP/);
+  t.match(cs.ipv4, /-A VPSFW-ESTABLISHED -m set --match-set vpsfw-bannet4 src .*-j DROP/);
+  t.match(cs.ipv6, /-A VPSFW-INPUT -m set --match-set vpsfw-bannet6 src .*-j DROP/);
+  const reportOnly = renderKernel(parsePolicy({ version: 1, crowdsec: { url: 'http://198.18.0.1:8080/', machine: { login: 'w', passwordFile: '/p' } } }, 't').policy);
+  t.notMatch(reportOnly.ipv4, 'bannet', 'a machine alone pulls no decisions');
+});
