@@ -1,13 +1,14 @@
 // `npm run bench:crowdsec`: vpsfw's bouncer side by side with Debian's crowdsec-firewall-bouncer
 // (iptables mode), in one run, against one throwaway LAPI (tests/lib/crowdsec.ts), each in a lab
-// of its own, both at their default poll interval (10 s):
-//   1. the time from `cscli decisions add --ip` to the first dropped packet of that source: the
-//      source pings each server every 10 ms; the first echo request left unanswered is the drop;
+// of its own:
+//   1. the time from `cscli decisions add --ip` to the first dropped packet of that source, both
+//      at their default poll interval (10 s) and both at 1 s: the source pings each server every
+//      10 ms; the first echo request left unanswered is the drop;
 //   2. the time from the process's start until 100,000 decisions are in the kernel, and the
-//      process's peak resident memory (VmHWM) by then.
+//      process's peak resident memory (VmHWM) by then (at most 15 minutes each).
 // Usage: node --import=./node_modules/@tapjs/typescript/dist/esm/import.mjs tests/bench/crowdsec.ts [--samples N] [--decisions N]
 // Writes tests/bench/results/<date>T<hhmm>-crowdsec.json; docs/benchmarks.md quotes it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,6 @@ const decisions = Number(opt.decisions);
 if (!(samples >= 1 && samples <= 9) || !(decisions >= 1 && decisions <= 200_000)) throw new Error('--samples in 1..9, --decisions in 1..200000');
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PING_INTERVAL_S = 0.01;
-const PINGS = 2500; // 25 s at most: more than two poll intervals.
 /** How long each side may take to load the decisions; what it holds by then is its result. */
 const LOAD_LIMIT_MS = 900_000;
 
@@ -35,7 +35,7 @@ function vmHwmKb(pid: number): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function policy(lapi: Lapi, key: string) {
+function policy(lapi: Lapi, key: string, pollInterval = '10s') {
   return {
     version: 1,
     rules: [
@@ -44,19 +44,19 @@ function policy(lapi: Lapi, key: string) {
     ],
     // The latency probe pings 100 times a second: not a flood to ban for.
     detectors: { icmpFlood: { enabled: false } },
-    crowdsec: { url: lapi.url, bouncerKeyFile: key },
+    crowdsec: { url: lapi.url, bouncerKeyFile: key, pollInterval },
   };
 }
 
 /** Starts crowdsec-firewall-bouncer in a namespace (iptables mode, its rules and sets in that namespace only). */
-async function startBouncer(lab: Lab, lapi: Lapi, key: string): Promise<{ child: ChildProcess; started: number; dir: string }> {
+async function startBouncer(lab: Lab, lapi: Lapi, key: string, every = '10s'): Promise<{ child: ChildProcess; started: number; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'vpsfw-cfb-'));
   const cfg = join(dir, 'bouncer.yaml');
   writeFileSync(
     cfg,
     `mode: iptables
 pid_dir: ${dir}/
-update_frequency: 10s
+update_frequency: ${every}
 daemonize: false
 log_mode: stdout
 log_level: info
@@ -99,9 +99,9 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-/** Pings from `local` every 10 ms; resolves with the reception times (epoch ms) of the replies. */
-function pinger(lab: Lab, local: string) {
-  const child = lab.spawn(lab.attacker.ns, 'ping', ['-n', '-D', '-i', String(PING_INTERVAL_S), '-W', '1', '-c', String(PINGS), '-I', local, lab.attacker.server4], { stdio: ['ignore', 'pipe', 'ignore'] });
+/** Pings from `local` every 10 ms, `count` times; resolves with the reception times (epoch ms) of the replies. */
+function pinger(lab: Lab, local: string, count: number) {
+  const child = lab.spawn(lab.attacker.ns, 'ping', ['-n', '-D', '-i', String(PING_INTERVAL_S), '-W', '1', '-c', String(count), '-I', local, lab.attacker.server4], { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   const done = new Promise<number[]>((resolve) => child.once('exit', () => resolve([...out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Number(m[1]) * 1000))));
@@ -133,34 +133,41 @@ async function main() {
     };
     const keyFile = async (name: string) => lapi.secretFile(`${name}.key`, await lapi.addBouncer(name));
 
-    // 1. Decision to first dropped packet, both at once on the same decision.
-    const vLab = await lab();
-    const bLab = await lab();
-    const vKey = await keyFile('vpsfw-latency');
-    const agent = await startAgent({ ns: vLab.server, policy: policy(lapi, vKey) });
-    cleanups.push(() => agent.stop());
-    await agent.waitFor((e) => e.event === 'crowdsec-sync', 60_000, 'the start-up pull');
-    const bouncer = await startBouncer(bLab, lapi, await lapi.addBouncer('cfb-latency'));
-    cleanups.push(async () => (await stopChild(bouncer.child), rmSync(bouncer.dir, { recursive: true, force: true })));
-    const latency: { vpsfw: number[]; bouncer: number[] } = { vpsfw: [], bouncer: [] };
-    for (let i = 0; i < samples; i++) {
-      const { ip4 } = await vLab.attackerAlias(20 + i);
-      await bLab.attackerAlias(20 + i);
-      const pv = pinger(vLab, ip4);
-      const pb = pinger(bLab, ip4);
-      // A random phase against both poll loops.
-      await sleep(1000 + Math.random() * 10_000);
-      const t0 = Date.now();
-      await lapi.cscli(['decisions', 'add', '--ip', ip4, '--duration', '1h', '--reason', 'bench/latency']);
-      const [rv, rb] = await Promise.all([pv.done, pb.done]);
-      const v = firstDropAfter(rv, t0);
-      const b = firstDropAfter(rb, t0);
-      if (v === null || b === null) throw new Error(`sample ${i}: no replies after the decision (vpsfw ${rv.length}, bouncer ${rb.length})`);
-      latency.vpsfw.push(Math.round(v));
-      latency.bouncer.push(Math.round(b));
-      process.stderr.write(`latency sample ${i + 1}: vpsfw ${Math.round(v)} ms, crowdsec-firewall-bouncer ${Math.round(b)} ms\n`);
-    }
-    for (const c of cleanups.splice(0)) await c();
+    // 1. Decision to first dropped packet, both at once on the same decision: at the default poll
+    // interval (10 s, where the wait for the next poll is most of it), and at 1 s (where what each
+    // does with an answer shows).
+    let alias = 20;
+    const latencyAt = async (pollS: number, n: number) => {
+      const vLab = await lab();
+      const bLab = await lab();
+      const agent = await startAgent({ ns: vLab.server, policy: policy(lapi, await keyFile(`vpsfw-latency-${pollS}`), `${pollS}s`) });
+      cleanups.push(() => agent.stop());
+      await agent.waitFor((e) => e.event === 'crowdsec-sync', 60_000, 'the start-up pull');
+      const bouncer = await startBouncer(bLab, lapi, await lapi.addBouncer(`cfb-latency-${pollS}`), `${pollS}s`);
+      cleanups.push(async () => (await stopChild(bouncer.child), rmSync(bouncer.dir, { recursive: true, force: true })));
+      const out: { vpsfw: number[]; bouncer: number[] } = { vpsfw: [], bouncer: [] };
+      for (let i = 0; i < n; i++) {
+        const { ip4 } = await vLab.attackerAlias(alias);
+        await bLab.attackerAlias(alias++);
+        const pings = Math.ceil((2 * pollS + 5) / PING_INTERVAL_S);
+        const pv = pinger(vLab, ip4, pings);
+        const pb = pinger(bLab, ip4, pings);
+        // A random phase against both poll loops.
+        await sleep(1000 + Math.random() * pollS * 1000);
+        const t0 = Date.now();
+        await lapi.cscli(['decisions', 'add', '--ip', ip4, '--duration', '1h', '--reason', 'bench/latency']);
+        const [rv, rb] = await Promise.all([pv.done, pb.done]);
+        const v = firstDropAfter(rv, t0);
+        const b = firstDropAfter(rb, t0);
+        if (v === null || b === null) throw new Error(`sample ${i}: no replies after the decision (vpsfw ${rv.length}, bouncer ${rb.length})`);
+        out.vpsfw.push(Math.round(v));
+        out.bouncer.push(Math.round(b));
+        process.stderr.write(`poll ${pollS} s, sample ${i + 1}: vpsfw ${Math.round(v)} ms, crowdsec-firewall-bouncer ${Math.round(b)} ms\n`);
+      }
+      for (const c of cleanups.splice(0)) await c();
+      return { pollS, ...out, vpsfwMedian: median(out.vpsfw), bouncerMedian: median(out.bouncer) };
+    };
+    const latency = [await latencyAt(10, samples), await latencyAt(1, samples + 2)];
     await lapi.cscli(['decisions', 'delete', '--all']);
 
     // 2. 100,000 decisions loaded from the start.
@@ -193,7 +200,7 @@ async function main() {
     for (const c of cleanups.splice(0)) await c();
 
     const commit = (await import('node:child_process')).execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const result = { date: new Date().toISOString(), commit, loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '), samples, decisions, latencyMs: { ...latency, vpsfwMedian: median(latency.vpsfw), bouncerMedian: median(latency.bouncer) }, load: { vpsfw: vpsfwLoad, bouncer: bouncerLoad } };
+    const result = { date: new Date().toISOString(), commit, loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '), samples, decisions, latencyMs: latency, load: { vpsfw: vpsfwLoad, bouncer: bouncerLoad } };
     const stamp = result.date.slice(0, 16).replace(/[-:]/g, '').replace(/^(\d{8})T/, (_, d) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}T`);
     writeFileSync(join(here, 'results', `${stamp}-${commit}-crowdsec.json`), JSON.stringify(result, null, 2) + '\n');
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

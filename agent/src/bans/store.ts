@@ -324,10 +324,20 @@ export class BanStore {
    */
   #snapshot(): Iterable<BanRecord> {
     const copies = this.#bans.both.map((b) => {
-      const slots = Int32Array.from(b.slots());
+      // Typed copies, filled in place: a hundred thousand bans are copied outside the JS heap and
+      // handed back as soon as the write is done, where arrays of numbers (and Int32Array.from of
+      // an iterator, which lists it first) would pile up in the old generation, save after save,
+      // while a bulk load of CrowdSec decisions runs.
+      const slots = new Int32Array(b.size);
+      let n = 0;
+      for (const slot of b.slots()) slots[n++] = slot;
       const keys = new Uint32Array(slots.length * b.width);
       slots.forEach((slot, i) => keys.set(b.keyOf(slot), i * b.width));
-      const pick = <T>(column: ArrayLike<T>) => Array.from(slots, (slot) => column[slot]!);
+      const pick = <A extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(column: A): A => {
+        const out = new (column.constructor as new (length: number) => A)(slots.length);
+        for (let i = 0; i < slots.length; i++) out[i] = column[slots[i]!]!;
+        return out;
+      };
       return { family: b.family, width: b.width, keys, since: pick(b.since), until: pick(b.until), offense: pick(b.offense), reason: pick(b.reason), by: pick(b.by), origin: pick(b.origin), scenario: pick(b.scenario) };
     });
     const text = (i: number) => this.#texts.at(i);

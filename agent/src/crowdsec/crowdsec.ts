@@ -17,8 +17,6 @@ export interface CrowdsecDeps {
   log: EventLog;
   version: string;
   now?: () => number;
-  /** Replaced by tests. */
-  fetch?: typeof fetch;
 }
 
 export interface CrowdsecStatus {
@@ -62,7 +60,7 @@ export class Crowdsec {
   }
 
   #client(s: CrowdsecSettings): LapiClient {
-    return new LapiClient({ url: s.url, timeoutMs: s.timeout, userAgent: `vpsfw/${this.#d.version}`, ...(this.#d.fetch ? { fetch: this.#d.fetch } : {}) });
+    return new LapiClient({ url: s.url, timeoutMs: s.timeout, userAgent: `vpsfw/${this.#d.version}` });
   }
 
   async #secret(field: string, path: string): Promise<string | null> {

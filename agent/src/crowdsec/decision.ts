@@ -52,9 +52,12 @@ export function parseGoDuration(text: string): number | null {
 
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
+/** Dotted IPv4 without leading zeros: already the form packets print, nothing to make. */
+const CANONICAL_V4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /** The target a decision names, in the form the ban store keys it by; null if it names none. */
 export function targetOf(scope: string, value: string): string | null {
-  if (scope === 'ip') return isIP(value) !== 0 ? canonicalAddress(value) : null;
+  if (scope === 'ip') return CANONICAL_V4.test(value) ? value : isIP(value) !== 0 ? canonicalAddress(value) : null;
   const c = parseCidr(value);
   if (c === null) return null;
   // A range of one address is that address: banned in the address set, as a single ban is.

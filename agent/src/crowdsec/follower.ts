@@ -3,7 +3,8 @@
 // pollInterval. The LAPI unreachable: what is enforced stays, the agent retries with a doubling
 // wait, says so once per outage and once when it is back, and catches up (the LAPI keeps this
 // bouncer's mark; a pull whose answer may have been lost is followed by a full one). A bulk load
-// goes in batches, each written to the kernel before the next, with the event loop free in between.
+// goes in batches, each in the kernel before the one after next is applied, with the event loop
+// free in between.
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../policy/units.js';
 import type { BanSink } from './ban-sink.js';
@@ -15,7 +16,7 @@ import type { StreamedDecision } from './stream-parser.js';
 export interface FollowerSettings {
   pollMs: number;
   backoffMaxMs: number;
-  /** Decisions applied between two turns of the event loop. */
+  /** Decisions applied between two writes to the kernel (and turns of the event loop). */
   batch?: number;
 }
 
@@ -117,16 +118,26 @@ export class DecisionFollower {
   async #pull(full: boolean, signal: AbortSignal): Promise<void> {
     const started = this.#d.now();
     const counts = zero();
-    let batch: StreamedDecision[] = [];
+    let sinceFlush = 0;
+    // The kernel writes one batch while the next is parsed and applied: at most two are waiting.
+    let writing: Promise<void> = Promise.resolve();
     for await (const items of this.#d.client.decisionsStream(this.#d.apiKey, full, signal)) {
+      // Each piece of the answer is applied as it is parsed: its decisions die young, and a bulk
+      // load leaves the collector little to do.
       for (const item of items) {
-        batch.push(item);
-        if (batch.length < this.#settings.batch) continue;
-        await this.#apply(batch, full, counts);
-        batch = [];
+        const lifting = this.#apply(item, full, counts);
+        if (lifting) await lifting;
       }
+      sinceFlush += items.length;
+      if (sinceFlush < this.#settings.batch) continue;
+      sinceFlush = 0;
+      // The batch before this one into the kernel, and a turn of the event loop for the packets.
+      await writing;
+      writing = this.#d.sink.flushed();
+      await nextTurn();
     }
-    await this.#apply(batch, full, counts);
+    await writing;
+    await this.#d.sink.flushed();
     this.#pulls++;
     this.#lastPullAt = this.#d.now();
     this.#state = 'ok';
@@ -140,46 +151,44 @@ export class DecisionFollower {
     if (full) this.#d.log.info({ event: 'crowdsec-sync', full, ...counts, durationMs: this.#lastPullAt - started }, `CrowdSec decisions loaded: ${counts.banned} banned, ${counts.lifted} lifted`);
   }
 
-  async #apply(batch: readonly StreamedDecision[], full: boolean, counts: SyncCounts): Promise<void> {
-    if (batch.length === 0) return;
+  #count(counts: SyncCounts, k: keyof SyncCounts): void {
+    counts[k]++;
+    this.#total[k]++;
+  }
+
+  /** Applies one decision; a lift (which waits for the kernel) is the one case that returns a promise. */
+  #apply({ list, decision }: StreamedDecision, full: boolean, counts: SyncCounts): Promise<void> | undefined {
     const { sink, log } = this.#d;
-    const count = (k: keyof SyncCounts) => {
-      counts[k]++;
-      this.#total[k]++;
-    };
-    for (const { list, decision } of batch) {
-      const m = mapDecision(decision);
-      if (m.kind === 'ignored') {
-        count('ignored');
-        if (!this.#ignoredKinds.has(m.what) && this.#ignoredKinds.size < MAX_IGNORED_KINDS) {
-          this.#ignoredKinds.add(m.what);
-          log.info({ event: 'crowdsec-ignored', what: m.what, value: m.value }, `CrowdSec decisions with ${m.what} are not enforced (logged once)`);
-        }
-        continue;
+    const m = mapDecision(decision);
+    if (m.kind === 'ignored') {
+      this.#count(counts, 'ignored');
+      if (!this.#ignoredKinds.has(m.what) && this.#ignoredKinds.size < MAX_IGNORED_KINDS) {
+        this.#ignoredKinds.add(m.what);
+        log.info({ event: 'crowdsec-ignored', what: m.what, value: m.value }, `CrowdSec decisions with ${m.what} are not enforced (logged once)`);
       }
-      if (list === 'deleted') {
-        if (!(await sink.unban(m.target, { origin: 'crowdsec' }))) continue;
-        count('lifted');
-        if (!full) log.warn({ event: 'unban', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario }, `unban ${m.target}`);
-        continue;
-      }
-      if (list !== 'new' || m.remainingMs <= 0) continue;
-      // What the decision has left, not rounded up: a ban of our own that CrowdSec echoes back is
-      // never lengthened by its echo (the store lengthens, never shortens).
-      const r = sink.ban({ target: m.target, durationMs: Math.floor(m.remainingMs), reason: m.scenario, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, escalate: false });
-      if (r.kind === 'banned') {
-        count('banned');
-        const duration = formatDuration(Math.max(1000, Math.round((r.entry.until - r.entry.since) / 1000) * 1000));
-        if (!full) log.warn({ event: 'ban', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, reason: r.entry.reason, duration, until: new Date(r.entry.until).toISOString() }, `ban ${m.target}`);
-      } else if (r.kind === 'already') count('already');
-      else {
-        count(r.kind === 'allowlisted' ? 'allowlisted' : 'refused');
-        if (!full) log.info({ event: 'ban-refused', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, why: r.kind === 'allowlisted' ? 'allowlisted' : r.reason }, `not banned: ${m.target}`);
-      }
+      return undefined;
     }
-    // Into the kernel before the next batch, and a turn of the event loop for the packets.
-    await sink.flushed();
-    await nextTurn();
+    if (list === 'deleted') {
+      return sink.unban(m.target, { origin: 'crowdsec' }).then((lifted) => {
+        if (!lifted) return;
+        this.#count(counts, 'lifted');
+        if (!full) log.warn({ event: 'unban', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario }, `unban ${m.target}`);
+      });
+    }
+    if (list !== 'new' || m.remainingMs <= 0) return undefined;
+    // What the decision has left, not rounded up: a ban of our own that CrowdSec echoes back is
+    // never lengthened by its echo (the store lengthens, never shortens).
+    const r = sink.ban({ target: m.target, durationMs: Math.floor(m.remainingMs), reason: m.scenario, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, escalate: false });
+    if (r.kind === 'banned') {
+      this.#count(counts, 'banned');
+      const duration = formatDuration(Math.max(1000, Math.round((r.entry.until - r.entry.since) / 1000) * 1000));
+      if (!full) log.warn({ event: 'ban', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, reason: r.entry.reason, duration, until: new Date(r.entry.until).toISOString() }, `ban ${m.target}`);
+    } else if (r.kind === 'already') this.#count(counts, 'already');
+    else {
+      this.#count(counts, r.kind === 'allowlisted' ? 'allowlisted' : 'refused');
+      if (!full) log.info({ event: 'ban-refused', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, why: r.kind === 'allowlisted' ? 'allowlisted' : r.reason }, `not banned: ${m.target}`);
+    }
+    return undefined;
   }
 
   #failed(err: unknown, retryInMs: number): void {

@@ -1,8 +1,14 @@
-// The CrowdSec Local API over Node's fetch (undici): the bouncer's decisions stream, the machine's
-// login and its alerts. Every request has a deadline that moves with progress (a big answer that
-// keeps arriving is not cut, a stalled one is), https is verified as Node verifies it (docs/fleet.md:
-// the service runs Node with the system CA store), and every error names the request, the status
-// and the start of the answer's body. Knows nothing of bans, policies or retries.
+// The CrowdSec Local API over Node's own http and https modules: the bouncer's decisions stream, the
+// machine's login and its alerts. Not fetch: Node 20's fetch loads undici on first use, which
+// costs the agent about 40 MiB at its peak and 10 MiB for good (docs/benchmarks.md, CrowdSec), half
+// its memory budget; http costs 3. Every request has a deadline that moves with progress (a big
+// answer that keeps arriving is not cut, a stalled one is), https is verified against the CA store
+// Node is given (the units give it the system's: docs/fleet.md), redirects are not followed, and
+// every error names the request, the status and the start of the answer's body. Knows nothing of
+// bans, policies or retries.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { StringDecoder } from 'node:string_decoder';
 import { VpsfwError } from '../errors.js';
 import { StreamParser, type StreamedDecision } from './stream-parser.js';
 
@@ -12,8 +18,6 @@ export interface LapiClientOptions {
   /** A request that makes no progress (no answer, no new bytes) for this long has failed, ms. */
   timeoutMs: number;
   userAgent: string;
-  /** Replaced by tests. */
-  fetch?: typeof fetch;
 }
 
 /** An alert as POST /v1/alerts takes it (`models.Alert`). */
@@ -53,7 +57,7 @@ export class LapiError extends VpsfwError {
   }
 }
 
-/** Causes of a failed fetch that mean the request never left: the LAPI has seen nothing. */
+/** Causes of a failed connection that mean the request never left: the LAPI has seen nothing. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
 const shorten = (text: string) => {
@@ -65,13 +69,11 @@ export class LapiClient {
   readonly #base: URL;
   readonly #timeoutMs: number;
   readonly #userAgent: string;
-  readonly #fetch: typeof fetch;
 
   constructor(opts: LapiClientOptions) {
     this.#base = new URL(opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
     this.#timeoutMs = opts.timeoutMs;
     this.#userAgent = opts.userAgent;
-    this.#fetch = opts.fetch ?? fetch;
   }
 
   get url(): string {
@@ -84,27 +86,26 @@ export class LapiClient {
    * the decisions of each piece of the answer as it arrives; the caller's pace is the read's pace.
    */
   async *decisionsStream(apiKey: string, startup: boolean, signal?: AbortSignal): AsyncGenerator<StreamedDecision[]> {
-    const path = `v1/decisions/stream?startup=${startup}&scopes=ip,range`;
-    const { response, endpoint, progress, failure, done } = await this.#request('GET', path, { 'X-Api-Key': apiKey }, undefined, signal);
+    const call = this.#call('GET', `v1/decisions/stream?startup=${startup}&scopes=ip,range`, { 'X-Api-Key': apiKey }, undefined, signal);
     try {
-      if (!response.ok) throw await this.#statusError(endpoint, response);
-      if (!response.body) throw new LapiError('VPSFW_ERR_CROWDSEC_API', endpoint, response.status, 'an answer without a body');
+      const response = await call.response;
+      if (response.statusCode !== 200) throw await this.#statusError(call.endpoint, response);
       const parser = new StreamParser();
-      const decoder = new TextDecoder();
+      const decoder = new StringDecoder('utf8');
       try {
-        for await (const chunk of response.body) {
-          progress();
-          const items = parser.push(decoder.decode(chunk, { stream: true }));
+        for await (const chunk of response) {
+          call.progress();
+          const items = parser.push(decoder.write(chunk as Buffer));
           if (items.length > 0) yield items;
         }
-        parser.push(decoder.decode());
+        parser.push(decoder.end());
         parser.end();
       } catch (err) {
-        if (err instanceof SyntaxError) throw new LapiError('VPSFW_ERR_CROWDSEC_API', endpoint, response.status, `not the decisions stream's JSON (${err.message})`);
-        throw failure(err);
+        if (err instanceof SyntaxError) throw new LapiError('VPSFW_ERR_CROWDSEC_API', call.endpoint, 200, `not the decisions stream's JSON (${err.message})`);
+        throw call.failure(err);
       }
     } finally {
-      done();
+      call.done();
     }
   }
 
@@ -113,7 +114,7 @@ export class LapiClient {
     const answer = (await this.#json('POST', 'v1/watchers/login', {}, { machine_id: machineId, password, scenarios }, signal)) as { token?: unknown; expire?: unknown };
     const expiresAt = typeof answer.expire === 'string' ? Date.parse(answer.expire) : NaN;
     if (typeof answer.token !== 'string' || !Number.isFinite(expiresAt)) {
-      throw new LapiError('VPSFW_ERR_CROWDSEC_API', 'POST /v1/watchers/login', 200, 'no token and expiry in the answer', shorten(JSON.stringify(answer)));
+      throw new LapiError('VPSFW_ERR_CROWDSEC_API', `POST ${this.#base.origin}/v1/watchers/login`, 200, 'no token and expiry in the answer', shorten(JSON.stringify(answer)));
     }
     return { token: answer.token, expiresAt };
   }
@@ -125,63 +126,91 @@ export class LapiClient {
   }
 
   async #json(method: string, path: string, headers: Record<string, string>, body: unknown, signal?: AbortSignal): Promise<unknown> {
-    const { response, endpoint, failure, done } = await this.#request(method, path, { ...headers, 'Content-Type': 'application/json' }, JSON.stringify(body), signal);
+    const call = this.#call(method, path, { ...headers, 'Content-Type': 'application/json' }, JSON.stringify(body), signal);
     try {
-      if (!response.ok) throw await this.#statusError(endpoint, response);
-      const text = await response.text().catch((err: unknown) => {
-        throw failure(err);
+      const response = await call.response;
+      if (response.statusCode === undefined || response.statusCode < 200 || response.statusCode > 299) throw await this.#statusError(call.endpoint, response);
+      const text = await readText(response, Infinity, call.progress).catch((err: unknown) => {
+        throw call.failure(err);
       });
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        throw new LapiError('VPSFW_ERR_CROWDSEC_API', endpoint, response.status, 'an answer that is not JSON', shorten(text));
+        throw new LapiError('VPSFW_ERR_CROWDSEC_API', call.endpoint, response.statusCode, 'an answer that is not JSON', shorten(text));
       }
     } finally {
-      done();
+      call.done();
     }
   }
 
   /**
    * Sends the request with a deadline that `progress()` moves on; `done()` clears it. A deadline
-   * passed aborts the request and whatever of its body is still being read; `failure(err)` is the
-   * error to throw for what went wrong while reading (the deadline's, when it was that).
+   * passed destroys the request and whatever of its answer is still being read; `failure(err)` is
+   * the error to throw for what went wrong (the deadline's, when it was that).
    */
-  async #request(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal) {
+  #call(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal) {
     const url = new URL(path, this.#base);
     // The URL without its query: it names the LAPI and the call, never a secret (those are headers).
     const endpoint = `${method} ${url.origin}${url.pathname}`;
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new LapiError('VPSFW_ERR_CROWDSEC_UNREACHABLE', endpoint, 0, `no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
-    const onOuter = () => abort.abort(signal?.reason);
-    signal?.addEventListener('abort', onOuter, { once: true });
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onOuter);
+    let timedOut: LapiError | null = null;
+    const failure = (err: unknown) => this.#transportError(endpoint, timedOut ?? err);
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+      method,
+      headers: { 'User-Agent': this.#userAgent, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Length': Buffer.byteLength(body) }), ...headers },
+      ...(signal ? { signal } : {}),
+    });
+    const timer = setTimeout(() => {
+      timedOut = new LapiError('VPSFW_ERR_CROWDSEC_UNREACHABLE', endpoint, 0, `no answer within ${this.#timeoutMs} ms`);
+      req.destroy(timedOut);
+    }, this.#timeoutMs);
+    const response = new Promise<IncomingMessage>((resolve, reject) => {
+      req.once('response', (res) => {
+        timer.refresh();
+        resolve(res);
+      });
+      // Kept for the whole call: an error after the answer began (a reset, the deadline) is the body's to report.
+      req.on('error', (err) => reject(failure(err)));
+    });
+    req.end(body);
+    return {
+      endpoint,
+      response,
+      progress: () => timer.refresh(),
+      failure,
+      done: () => {
+        clearTimeout(timer);
+        req.destroy();
+      },
     };
-    const failure = (err: unknown) => this.#transportError(endpoint, abort.signal.aborted ? abort.signal.reason : err);
-    try {
-      const response = await this.#fetch(url, { method, headers: { 'User-Agent': this.#userAgent, Accept: 'application/json', ...headers }, body, signal: abort.signal, redirect: 'error' });
-      timer.refresh();
-      return { response, endpoint, progress: () => timer.refresh(), failure, done };
-    } catch (err) {
-      done();
-      throw failure(err);
-    }
   }
 
   #transportError(endpoint: string, err: unknown): unknown {
     if (err instanceof LapiError) return err;
     if (err instanceof Error && err.name === 'AbortError') return err;
-    const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-    const code = cause?.code ?? '';
-    const detail = cause?.message ?? (err as Error)?.message ?? String(err);
-    return new LapiError('VPSFW_ERR_CROWDSEC_UNREACHABLE', endpoint, 0, `no answer (${code ? `${code}: ` : ''}${detail})`, '', { cause: err, mayHaveArrived: !NOT_SENT.has(code) });
+    const code = (err as { code?: string })?.code ?? '';
+    const detail = (err as Error)?.message ?? String(err);
+    return new LapiError('VPSFW_ERR_CROWDSEC_UNREACHABLE', endpoint, 0, `no answer (${code && !detail.includes(code) ? `${code}: ` : ''}${detail})`, '', { cause: err, mayHaveArrived: !NOT_SENT.has(code) });
   }
 
-  async #statusError(endpoint: string, response: Response): Promise<LapiError> {
-    const body = shorten(await response.text().catch(() => ''));
-    const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-    const auth = response.status === 401 || response.status === 403;
-    return new LapiError(auth ? 'VPSFW_ERR_CROWDSEC_AUTH' : 'VPSFW_ERR_CROWDSEC_API', endpoint, response.status, status, body);
+  async #statusError(endpoint: string, response: IncomingMessage): Promise<LapiError> {
+    const body = shorten(await readText(response, BODY_READ).catch(() => ''));
+    const status = `${response.statusCode}${response.statusMessage ? ` ${response.statusMessage}` : ''}`;
+    const auth = response.statusCode === 401 || response.statusCode === 403;
+    return new LapiError(auth ? 'VPSFW_ERR_CROWDSEC_AUTH' : 'VPSFW_ERR_CROWDSEC_API', endpoint, response.statusCode ?? 0, status, body);
   }
+}
+
+/** An error's body is read this far at most: the message shows its start. */
+const BODY_READ = 64 * 1024;
+
+/** The answer's body as text, `limit` characters at most. */
+async function readText(response: IncomingMessage, limit: number, progress?: () => void): Promise<string> {
+  response.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of response) {
+    progress?.();
+    text += chunk as string;
+    if (text.length >= limit) break;
+  }
+  return text;
 }

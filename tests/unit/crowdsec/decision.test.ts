@@ -47,3 +47,13 @@ t.test('networks: canonical form and overlap', async (t) => {
   t.notOk(overlaps(parseCidr('192.0.2.0/28')!, parseCidr('192.0.2.16/28')!), 'neighbours');
   t.notOk(overlaps(parseCidr('::/0')!, parseCidr('10.0.0.0/8')!), 'families never overlap');
 });
+
+t.test('IPv4 as packets print it, whatever the decision wrote', async (t) => {
+  const ip = (value: string) => mapDecision({ type: 'ban', scope: 'Ip', value, duration: '1h' });
+  t.match(ip('192.0.2.7'), { target: '192.0.2.7' });
+  t.match(ip('0.0.0.0'), { target: '0.0.0.0' });
+  t.match(ip('255.255.255.255'), { target: '255.255.255.255' });
+  t.match(ip('::ffff:192.0.2.7'), { target: '::ffff:192.0.2.7' }, 'a mapped address stays IPv6');
+  t.match(ip('192.0.2.256'), { kind: 'ignored' });
+  t.match(ip('192.0.2.07'), { kind: 'ignored' }, 'a leading zero is not an address (net.isIP)');
+});
