@@ -5,7 +5,8 @@
 //      at their default poll interval (10 s) and both at 1 s: the source pings each server every
 //      10 ms; the first echo request left unanswered is the drop;
 //   2. the time from the process's start until 100,000 decisions are in the kernel, and the
-//      process's peak resident memory (VmHWM) by then (at most 15 minutes each).
+//      process's peak resident memory (VmHWM) by then (at most 15 minutes each); for vpsfw, the
+//      round trips of echo requests it judges meanwhile (its packet path during the load).
 // Usage: node --import=./node_modules/@tapjs/typescript/dist/esm/import.mjs tests/bench/crowdsec.ts [--samples N] [--decisions N]
 // Writes tests/bench/results/<date>T<hhmm>-crowdsec.json; docs/benchmarks.md quotes it.
 import type { ChildProcess } from 'node:child_process';
@@ -90,10 +91,10 @@ prometheus:
   return { child, started, dir };
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
+  child.kill(signal);
   const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(t);
@@ -181,8 +182,17 @@ async function main() {
     const vStarted = Date.now();
     const loader = await startAgent({ ns: vLoad.server, policy: policy(lapi, await keyFile('vpsfw-load')) });
     cleanups.push(() => loader.stop());
+    // The packet path while it loads: echo requests are judged by the agent one by one, so their
+    // round trips say how long its event loop is held.
+    const echo = vLoad.spawn(vLoad.client.ns, 'ping', ['-n', '-i', '0.02', '-W', '1', vLoad.client.server4], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let echoOut = '';
+    echo.stdout!.on('data', (d) => (echoOut += d));
     const sync = await loader.waitFor((e) => e.event === 'crowdsec-sync', LOAD_LIMIT_MS, 'the 100,000 decisions');
-    const vpsfwLoad = { msFromStart: Date.now() - vStarted, pullMs: Number(sync.durationMs), banned: Number(sync.banned), inKernel: await setCount(vLoad, 'vpsfw-ban4'), peakRssMiB: mib(vmHwmKb(loader.child.pid!)) };
+    await stopChild(echo, 'SIGINT');
+    const rtts = [...echoOut.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+    const sent = Number(/(\d+) packets transmitted/.exec(echoOut)?.[1] ?? 0);
+    const packetPath = { echoSent: sent, echoAnswered: rtts.length, rttMedianMs: median(rtts), rttMaxMs: Math.max(...rtts) };
+    const vpsfwLoad = { msFromStart: Date.now() - vStarted, pullMs: Number(sync.durationMs), banned: Number(sync.banned), inKernel: await setCount(vLoad, 'vpsfw-ban4'), peakRssMiB: mib(vmHwmKb(loader.child.pid!)), packetPath };
     const status = JSON.parse((await loader.cli(['status', '--json'])).stdout) as { memory: { rss: number; heapUsed: number } };
     Object.assign(vpsfwLoad, { rssAfterMiB: Math.round(status.memory.rss / 104857.6) / 10, heapUsedMiB: Math.round(status.memory.heapUsed / 104857.6) / 10 });
     process.stderr.write(`vpsfw: ${JSON.stringify(vpsfwLoad)}\n`);

@@ -59,6 +59,7 @@ t.test('Ip and Range decisions, IPv4 and IPv6: enforced, then lifted by cscli de
   t.notOk(list.find((b) => b.address === '198.51.100.77'), 'a captcha decision is not a ban');
   t.ok(agent.events.find((e) => e.event === 'crowdsec-ignored' && /captcha/.test(String(e.what))), 'and is logged as ignored');
   t.match(agent.events.find((e) => e.event === 'ban' && e.address === v4), { origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf', duration: /^(3600|3599)s$|^1h$/ }, 'a ban event with its origin and the remaining duration');
+  t.match((await agent.cli(['bans'])).stdout, new RegExp(`^${v4.replace(/\./g, '\\.')} +\\d+s left +#\\d+ +crowdsec +crowdsecurity/ssh-bf$`, 'm'), '`vpsfw bans` shows the origin and the scenario');
 
   for (const local of [v4, v6, lab.denied4, lab.denied6]) t.notOk(await connects(lab, local), `${local} is dropped`);
   const sets = (await lab.exec(lab.server, 'ipset', ['list'])).stdout;

@@ -1,3 +1,4 @@
+import type { CrowdsecStatus } from '../crowdsec/crowdsec.js';
 import { controlOption, parse, type Io } from './args.js';
 import { ask, CONTROL_HELP } from './client-command.js';
 
@@ -5,7 +6,7 @@ const cmd = {
   usage: `usage: vpsfw status [--json] [--control PATH]
 
 Shows the running agent: uptime, policy and its hash, packets per verdict and per rule or detector,
-queue drops, bans, what it tracks and its memory.
+queue drops, bans, what it tracks, CrowdSec (when configured) and its memory.
   --json           the whole status as JSON
 ${CONTROL_HELP}`,
   options: { ...controlOption, json: { type: 'boolean' } },
@@ -22,6 +23,7 @@ interface Status {
   bans: { active: number };
   tracked?: { sources: number; flows: number };
   memory?: { rss: number; heapUsed: number };
+  crowdsec?: CrowdsecStatus;
   [k: string]: unknown;
 }
 
@@ -40,8 +42,18 @@ export default async function status(argv: string[], io: Io): Promise<number> {
     `by:       ${Object.entries(s.decidedBy ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
     `bans:     ${s.bans.active} active`,
     ...(s.tracked ? [`tracked:  ${s.tracked.sources} sources, ${s.tracked.flows} flows`] : []),
+    ...(s.crowdsec ? [`crowdsec: ${crowdsecLine(s.crowdsec)}`] : []),
     ...(s.memory ? [`memory:   ${mib(s.memory.rss)} MiB resident, ${mib(s.memory.heapUsed)} MiB of it JavaScript objects`] : []),
   ];
   io.out(lines.join('\n'));
   return 0;
+}
+
+function crowdsecLine(c: CrowdsecStatus): string {
+  const b = c.bouncer;
+  const m = c.machine;
+  return [
+    b ? `decisions ${b.state} (${b.decisions.banned} banned, ${b.decisions.lifted} lifted, ${b.decisions.ignored} ignored${b.lastPullAt === null ? '' : `, last pull ${Math.round((Date.now() - b.lastPullAt) / 1000)}s ago`})` : 'decisions not followed',
+    m ? `alerts ${m.state} (${m.sent} sent, ${m.queued} queued, ${m.dropped} dropped)` : 'bans not reported',
+  ].join('; ');
 }

@@ -134,6 +134,8 @@ export class DecisionFollower {
       // The batch before this one into the kernel, and a turn of the event loop for the packets.
       await writing;
       writing = this.#d.sink.flushed();
+      // Awaited at the next batch, or at the end: a failure surfaces there, never unobserved.
+      writing.catch(() => undefined);
       await nextTurn();
     }
     await writing;
