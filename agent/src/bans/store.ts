@@ -158,6 +158,7 @@ export class BanStore {
   #pending: Array<{ address: string; family: Family; seconds: number }> = [];
   #flushing: Promise<void> | null = null;
   #saveTimer: NodeJS.Timeout | null = null;
+  #saving: Promise<void> | null = null;
 
   constructor(deps: { kernel: BanKernel; file: BanStateFile; now: () => number; onError: (err: unknown) => void }, settings: BanSettings) {
     this.#kernel = deps.kernel;
@@ -314,8 +315,12 @@ export class BanStore {
   async save(): Promise<void> {
     if (this.#saveTimer) clearTimeout(this.#saveTimer);
     this.#saveTimer = null;
+    // One write at a time: two would share the temporary file (a save of a hundred thousand bans
+    // outlasts the one-second coalescing, during a bulk load of CrowdSec decisions for one).
+    while (this.#saving) await this.#saving;
     this.sweep();
-    await this.#file.save(this.#snapshot());
+    this.#saving = this.#file.save(this.#snapshot()).finally(() => (this.#saving = null));
+    await this.#saving;
   }
 
   /**

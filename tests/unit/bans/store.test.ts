@@ -230,3 +230,33 @@ t.test('unban of one origin lifts only that origin', async (t) => {
   t.notOk(f.has('192.0.2.3'));
   t.equal(await f.store.unban('192.0.2.9', { origin: 'crowdsec' }), false, 'nothing to lift');
 });
+
+// Saves never overlap: a slow write (a hundred thousand bans) and the next one must not share the
+// temporary file, or the state file is lost or mixed.
+t.test('one save at a time', async (t) => {
+  let running = 0;
+  let most = 0;
+  const store = new BanStore(
+    {
+      kernel: { add: async () => undefined, del: async () => undefined },
+      file: {
+        load: async function* () {},
+        save: async (records: Iterable<BanRecord>) => {
+          running++;
+          most = Math.max(most, running);
+          for (const _ of records);
+          await new Promise((r) => setTimeout(r, 30));
+          running--;
+        },
+      },
+      now: () => 1_000_000,
+      onError: (e) => {
+        throw e;
+      },
+    },
+    { duration: H, escalation: { factor: 2, max: 4 * H, memory: 24 * H }, maxEntries: 100, isAllowlisted: () => false },
+  );
+  store.ban('192.0.2.2', { durationMs: H, reason: 'x', by: 'd' });
+  await Promise.all([store.save(), store.save(), store.save()]);
+  t.equal(most, 1);
+});
