@@ -1,0 +1,13 @@
+// The ban store's settings, from the policy: the one place that reads `bans` for it.
+import type { Policy } from '../policy/schema.js';
+import { allowlistMatcher } from './allowlist.js';
+import type { BanSettings } from './store.js';
+
+export function banSettings(p: Policy): BanSettings {
+  return {
+    duration: p.bans.duration,
+    escalation: p.bans.escalation,
+    maxEntries: p.bans.maxEntries,
+    isAllowlisted: allowlistMatcher(p.bans.allowlist),
+  };
+}
