@@ -27,6 +27,7 @@ import type { Policy } from './policy/schema.js';
 import { formatDuration } from './policy/units.js';
 import { NativeQueue } from './queue/native.js';
 import type { PacketQueue, QueueOptions } from './queue/types.js';
+import { VERSION } from './version.js';
 
 export interface DaemonOptions {
   policy: LoadOptions;
@@ -38,8 +39,6 @@ export interface DaemonOptions {
   /** The queue backend; the project's NFQUEUE addon unless a test or benchmark gives another. */
   openQueue?: (opts: QueueOptions) => PacketQueue;
 }
-
-const VERSION = '0.1.0';
 
 function banSettings(p: Policy): BanSettings {
   return {
