@@ -2,6 +2,7 @@ import type { BanEntry } from '../bans/store.js';
 import { controlOption, jsonOption, parse, type Io } from './args.js';
 import { ask, CONTROL_HELP } from './client-command.js';
 import { humanDuration } from './duration.js';
+import { formatTable } from './table.js';
 
 const cmd = {
   usage: `usage: vpsfw bans [--json] [--control PATH]
@@ -20,8 +21,6 @@ export default async function bans(argv: string[], io: Io): Promise<number> {
   if (values.json) return io.out(JSON.stringify(list, null, 2)), 0;
   if (list.length === 0) return io.out('no bans'), 0;
   const now = Date.now();
-  const rows = [['address', 'left', 'ban #', 'by', 'reason'], ...list.map((b) => [b.address, humanDuration(b.until - now), String(b.offense), b.by, b.reason])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  io.out(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n'));
+  io.out(formatTable(['address', 'left', 'ban #', 'by', 'reason'], list.map((b) => [b.address, humanDuration(b.until - now), String(b.offense), b.by, b.reason])));
   return 0;
 }

@@ -121,9 +121,9 @@ t.test('bans: a headed table with the time left as "1h 12m"; --json as it came',
   t.equal(r.code, 0);
   const lines = r.stdout.trimEnd().split('\n');
   t.match(lines[0], /^address\s+left\s+ban #\s+by\s+reason$/, 'every column headed');
-  t.match(lines[1], /^192\.0\.2\.7\s+1h 12m\s+1\s+detector:synFlood\s+SYN flood$/);
-  t.match(lines[2], /^2001:db8::bad\s+2d 3h\s+3\s+control\s+manual$/);
-  t.equal(lines[1]!.indexOf('1h'), lines[0]!.indexOf('left'), 'columns aligned');
+  t.match(lines[2], /^192\.0\.2\.7\s+1h 12m\s+1\s+detector:synFlood\s+SYN flood$/);
+  t.match(lines[3], /^2001:db8::bad\s+2d 3h\s+3\s+control\s+manual$/);
+  t.equal(lines[2]!.indexOf('1h'), lines[0]!.indexOf('left'), 'columns aligned');
   t.same(JSON.parse((await vpsfw('bans', '--json', '--control', d.path)).stdout), list);
   const none = await fakeDaemon(t, () => []);
   t.equal((await vpsfw('bans', '--control', none.path)).stdout, 'no bans\n');
