@@ -39,6 +39,7 @@ import { NativeQueue } from './queue/native.js';
 import { NflogReader } from './queue/nflog.js';
 import { NativeRawSender, type RawSender } from './queue/raw-sender.js';
 import type { LogOptions, PacketLog, PacketQueue, QueueOptions } from './queue/types.js';
+import { VERSION } from './version.js';
 
 export interface DaemonOptions {
   policy: LoadOptions;
@@ -54,8 +55,6 @@ export interface DaemonOptions {
   /** The NFLOG reader for what the kernel refused; the addon's unless a test gives another. */
   openLog?: (opts: LogOptions) => PacketLog;
 }
-
-export const VERSION = '0.2.0';
 
 /** How often the agent compares what the kernel queued with what it judged (docs/architecture.md, Overflow). */
 const OVERFLOW_CHECK_MS = 5000;

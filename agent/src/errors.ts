@@ -7,11 +7,20 @@ export type ErrorCode =
   | 'VPSFW_ERR_POLICY_UNREADABLE'
   | 'VPSFW_ERR_KERNEL_COMMAND'
   | 'VPSFW_ERR_QUEUE'
+  | 'VPSFW_ERR_NOT_RUNNING'
   | 'VPSFW_ERR_CONTROL_UNAVAILABLE'
   | 'VPSFW_ERR_CONTROL_PROTOCOL'
   | 'VPSFW_ERR_BAN_REFUSED'
   | 'VPSFW_ERR_STOPPING'
   | 'VPSFW_ERR_USAGE';
+
+/**
+ * The CLI's exit code for an error: 2 for usage, 3 for "not running" (as `systemctl is-active` and
+ * `ufw status` do), 1 for every other failure. docs/errors.md lists them.
+ */
+export function exitCodeOf(code: ErrorCode): number {
+  return code === 'VPSFW_ERR_USAGE' ? 2 : code === 'VPSFW_ERR_NOT_RUNNING' ? 3 : 1;
+}
 
 export class VpsfwError extends Error {
   readonly code: ErrorCode;

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { PolicyInvalidError, VpsfwError, type PolicyIssue } from '../errors.js';
 import { defaultPolicyDocument } from './defaults.js';
 import { deepFreeze } from './freeze.js';
+import { findJsonSyntaxError } from './json-error.js';
 import { Policy } from './schema.js';
 
 export interface LoadedPolicy {
@@ -78,12 +79,16 @@ async function readJsonFile(file: string): Promise<unknown> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'VPSFW_ERR_POLICY_NOT_FOUND' : 'VPSFW_ERR_POLICY_UNREADABLE';
-    throw new VpsfwError(code, `cannot read policy ${file}: ${(err as Error).message}`, { cause: err });
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === 'ENOENT') throw new VpsfwError('VPSFW_ERR_POLICY_NOT_FOUND', `policy file ${file} does not exist`, { cause: err });
+    const why = errno === 'EACCES' || errno === 'EPERM' ? 'permission denied' : errno === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+    throw new VpsfwError('VPSFW_ERR_POLICY_UNREADABLE', `cannot read policy file ${file}: ${why}`, { cause: err });
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new PolicyInvalidError(file, [{ path: '', message: `not valid JSON: ${(err as Error).message}`, value: undefined }]);
+    const at = findJsonSyntaxError(text);
+    const message = at ? `not valid JSON at line ${at.line}, column ${at.column}: ${at.message}` : `not valid JSON: ${(err as Error).message}`;
+    throw new PolicyInvalidError(file, [{ path: '', message, value: undefined }]);
   }
 }
