@@ -32,8 +32,17 @@ export function setNames(family: Family) {
  * where a rule matching the mark REJECTs it. The kernel then builds the TCP RST or ICMP
  * unreachable itself, so the agent needs no raw socket.
  */
-export const REJECT_MARK = 0x00560000;
-export const MARK_MASK = 0x00ff0000;
+export const REJECT_MARK = 0x01000000;
+export const MARK_MASK = 0x0f000000;
 
 /** Set by the kernel on established packets it queues for payload rules: the engine sees they belong to an accepted flow. */
-export const ESTABLISHED_MARK = 0x00570000;
+export const ESTABLISHED_MARK = 0x02000000;
+/** An accept: NF_REPEAT with this mark, which lets the packet past our rules to the ones after them. */
+export const PASS_MARK = 0x03000000;
+/** An accept that ends payload inspection of its flow in its direction (NF_REPEAT, then a connmark bit). */
+export const DONE_MARK = 0x04000000;
+/** On the packets the agent sends itself (SO_MARK on its raw sockets: the resets that kill a connection). */
+export const OWN_MARK = 0x05000000;
+/** Connmark bits (each its own mask): payload inspection of the flow is done inbound, outbound. */
+export const CONNMARK_DONE_IN = 0x10000000;
+export const CONNMARK_DONE_OUT = 0x20000000;
