@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian 12 / Ubuntu 22.04+ machine needs to build, demo and test vpsfw, as root:
-# the system packages (kernel tools, the libnetfilter_queue headers for the native binding, the
-# tools the tests attack with), the npm dependencies (`npm ci`, which also builds), and nothing else.
+# the system packages (kernel tools, the libnetfilter_queue and libnetfilter_log headers for the
+# native addon, the tools the tests attack with), the npm dependencies (`npm ci`, which also
+# builds), and nothing else.
 # Idempotent: a second run installs nothing new.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
   iptables ipset iproute2 conntrack            # the kernel side the agent drives
-  libnetfilter-queue-dev libnfnetlink-dev build-essential python3 # the native NFQUEUE bindings (node-gyp)
+  libnetfilter-queue-dev libnetfilter-log-dev libnfnetlink-dev build-essential python3 # the native addon (node-gyp)
   iputils-ping netcat-openbsd hping3 python3-scapy tcpdump iperf3 # demo, tests and benchmarks
   nix-bin debootstrap systemd                  # Nix hash check, the systemd container test, systemd-analyze
 )

@@ -14,7 +14,7 @@ PREFIX=/opt/vpsfw
 POLICY=/etc/vpsfw/policy.json
 NODE_MAJOR=20
 NPM_MAJOR=10
-APT_PACKAGES=(iptables ipset iproute2 libnetfilter-queue1 libnetfilter-queue-dev build-essential python3 ca-certificates)
+APT_PACKAGES=(iptables ipset iproute2 libnetfilter-queue1 libnetfilter-queue-dev libnetfilter-log1 libnetfilter-log-dev build-essential python3 ca-certificates)
 
 ROOT="" NO_START=0 DRY=0 MODE=install PURGE=0
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
