@@ -33,7 +33,7 @@ function ufwConf(t: { teardown(f: () => void): void }, lab: Lab): Promise<string
 t.test('real ufw: its deny wins over vpsfw accepting the port; its allow and vpsfw\'s refusals both apply', async (t) => {
   const { lab } = await agentLab(t, testPolicy());
   const conf = await ufwConf(t, lab);
-  const out = await ufw(lab, conf, ['--force enable', `insert 1 deny from ${lab.client.ip4}`, 'allow 8080/tcp', 'allow 9090/tcp', 'status verbose']);
+  const out = await ufw(lab, conf, ['--force enable', 'allow 8080/tcp', 'allow 9090/tcp', `insert 1 deny from ${lab.client.ip4}`, 'status verbose']);
   t.match(out, /Status: active/);
   t.equal((await probe(lab, lab.client.ns, lab.client.server4, 8080)).connected, false, 'ufw denies the client: vpsfw accepting 8080 does not override it');
   t.equal((await probe(lab, lab.attacker.ns, lab.attacker.server4, 8080)).replies, 1, 'another host: both allow 8080');

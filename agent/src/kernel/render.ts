@@ -44,6 +44,12 @@ const OBSERVED_BYTES = 192;
  */
 const NDP_TYPES = [130, 131, 132, 133, 134, 135, 136, 137, 143];
 
+/**
+ * Neighbour discovery (router and neighbour solicitation and advertisement) passes raw even from a
+ * banned address: a ban must not make a neighbour, the router above all, unreachable at the link.
+ */
+const ND_TYPES = [133, 134, 135, 136];
+
 const ECHO_REQUEST = { 4: '-p icmp -m icmp --icmp-type 8', 6: '-p ipv6-icmp -m icmp6 --icmpv6-type 128' } as const;
 const PROTOCOL = { tcp: { 4: '-p tcp', 6: '-p tcp' }, udp: { 4: '-p udp', 6: '-p udp' }, icmp: { 4: '-p icmp', 6: null }, icmpv6: { 4: null, 6: '-p ipv6-icmp' }, any: { 4: '', 6: '' } } as const;
 
@@ -194,6 +200,7 @@ export function renderFamily(policy: Policy, family: Family): string {
 
   const raw = [
     `-A ${CHAINS.raw} -i lo -j RETURN`,
+    ...(family === 6 ? ND_TYPES.map((t) => `-A ${CHAINS.raw} -p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j RETURN`) : []),
     // Before connection tracking: a banned source's flood creates no conntrack entry, and cuts its open flows too.
     `-A ${CHAINS.raw} -m set --match-set ${sets.ban} src${notAllowed} ${comment('banned')} -j DROP`,
     `-A ${CHAINS.raw} -m set --match-set ${sets.banNet} src${notAllowed} ${comment('banned network')} -j DROP`,

@@ -84,7 +84,11 @@ t.test('bans, banned networks and denied networks are dropped in raw, before con
   for (const [family, f] of [['ipv4', 4], ['ipv6', 6]] as const) {
     const raw = chainRules(renderKernel(policyOf(everything))[family], 'VPSFW-RAW');
     const unless = ` -m set ! --match-set vpsfw-allow${f} src`;
-    t.match(raw, [/-i lo -j RETURN$/, new RegExp(`--match-set vpsfw-ban${f} src${unless} .*-j DROP$`), new RegExp(`--match-set vpsfw-bannet${f} src${unless} .*-j DROP$`), new RegExp(`--match-set vpsfw-deny${f} src${unless} .*-j DROP$`)]);
+    t.match(raw[0], /-i lo -j RETURN$/);
+    t.match(raw.filter((l) => l.endsWith('-j DROP')), [new RegExp(`--match-set vpsfw-ban${f} src${unless} .*-j DROP$`), new RegExp(`--match-set vpsfw-bannet${f} src${unless} .*-j DROP$`), new RegExp(`--match-set vpsfw-deny${f} src${unless} .*-j DROP$`)]);
+    const nd = raw.filter((l) => l.includes('--icmpv6-type')).map((l) => Number(/--icmpv6-type (\d+)/.exec(l)![1]));
+    t.same(nd, family === 'ipv6' ? [133, 134, 135, 136] : [], 'neighbour discovery passes even from a banned address (v6), before any drop');
+    t.ok(raw.findIndex((l) => l.endsWith('-j DROP')) > raw.findLastIndex((l) => l.includes('--icmpv6-type')));
     const mangle = tableOf(renderKernel(policyOf(everything))[family], 'mangle').join('\n');
     t.notMatch(mangle, /vpsfw-(ban|deny)/, 'no ban or deny lookup is left for mangle: the fast path pays for it once, in raw');
   }

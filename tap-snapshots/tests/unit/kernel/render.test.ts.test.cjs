@@ -101,6 +101,10 @@ exports[`tests/unit/kernel/render.test.ts > TAP > snapshots > default policy: ip
 *raw
 :VPSFW-RAW - [0:0]
 -A VPSFW-RAW -i lo -j RETURN
+-A VPSFW-RAW -p ipv6-icmp -m icmp6 --icmpv6-type 133 -j RETURN
+-A VPSFW-RAW -p ipv6-icmp -m icmp6 --icmpv6-type 134 -j RETURN
+-A VPSFW-RAW -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j RETURN
+-A VPSFW-RAW -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j RETURN
 -A VPSFW-RAW -m set --match-set vpsfw-ban6 src -m comment --comment "vpsfw: banned" -j DROP
 -A VPSFW-RAW -m set --match-set vpsfw-bannet6 src -m comment --comment "vpsfw: banned network" -j DROP
 COMMIT
@@ -296,6 +300,10 @@ exports[`tests/unit/kernel/render.test.ts > TAP > snapshots > every feature, fai
 *raw
 :VPSFW-RAW - [0:0]
 -A VPSFW-RAW -i lo -j RETURN
+-A VPSFW-RAW -p ipv6-icmp -m icmp6 --icmpv6-type 133 -j RETURN
+-A VPSFW-RAW -p ipv6-icmp -m icmp6 --icmpv6-type 134 -j RETURN
+-A VPSFW-RAW -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j RETURN
+-A VPSFW-RAW -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j RETURN
 -A VPSFW-RAW -m set --match-set vpsfw-ban6 src -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: banned" -j DROP
 -A VPSFW-RAW -m set --match-set vpsfw-bannet6 src -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: banned network" -j DROP
 -A VPSFW-RAW -m set --match-set vpsfw-deny6 src -m set ! --match-set vpsfw-allow6 src -m comment --comment "vpsfw: denied network" -j DROP
