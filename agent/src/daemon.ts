@@ -4,7 +4,6 @@
 //   SIGTERM / SIGINT: stop reading, save bans, remove every rule and set we added, exit 0
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { allowlistMatcher } from './bans/allowlist.js';
 import { ipsetBanKernel } from './bans/kernel-set.js';
 import { jsonStateFile } from './bans/state-file.js';
 import { BanStore, type BanSettings } from './bans/store.js';
@@ -46,7 +45,7 @@ function banSettings(p: Policy): BanSettings {
     duration: p.bans.duration,
     escalation: p.bans.escalation,
     maxEntries: p.bans.maxEntries,
-    isAllowlisted: allowlistMatcher(p.bans.allowlist),
+    allowlist: p.bans.allowlist,
   };
 }
 
@@ -68,14 +67,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     },
     banSettings(current.policy),
   );
-  // Read before the restore refills it: after a clean stop the set is empty, after a crash it
-  // holds the bans made since the last save.
-  const kernelBans = await kernel.banList();
-  const restored =
-    (await bans.restore().catch((err) => {
-      log.warn({ event: 'error', err }, 'ban state unreadable: starting with the bans the kernel still holds');
-      return 0;
-    })) + bans.adopt(kernelBans);
+  // The state file and the kernel sets, reconciled both ways (a bad line or an unreadable file is
+  // reported through onError): after a clean stop the sets are empty, after a crash they hold the
+  // bans made since the last save.
+  const restored = await bans.restore();
 
   let engine = new Engine(current.policy, { now: Date.now });
   const limiter = new LogLimiter(current.policy.logging.dropLogsPerSecond);
@@ -83,7 +78,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const pcap = pcapPath ? openPcapFile(pcapPath, (err) => log.error({ event: 'error', err, pcap: pcapPath }, 'pcap file failed: no more packets are written to it')) : undefined;
 
   const onBan = (address: string, v: Verdict) => {
-    const r = bans.ban(address, { durationMs: v.ban?.durationMs ?? null, reason: v.reason, by: describeBy(v.by) });
+    const r = bans.ban({ target: address, durationMs: v.ban?.durationMs ?? null, reason: v.reason, by: describeBy(v.by), origin: 'agent' });
     if (r.kind === 'banned') {
       log.warn({ event: 'ban', address, by: r.entry.by, reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), offense: r.entry.offense, until: new Date(r.entry.until).toISOString() }, `ban ${address}`);
     }
@@ -159,15 +154,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         return reload('control');
       case 'ban': {
         const address = canonicalAddress(req.address);
-        const r = bans.ban(address, { durationMs: req.durationMs, reason: req.reason || 'manual', by: 'control', escalate: req.durationMs === null });
+        const r = bans.ban({ target: address, durationMs: req.durationMs, reason: req.reason || 'manual', by: 'control', origin: 'control', escalate: req.durationMs === null });
         if (r.kind === 'allowlisted') throw new VpsfwError('VPSFW_ERR_BAN_REFUSED', `${address} is on the allowlist (bans.allowlist): not banned`);
+        if (r.kind === 'refused') throw new VpsfwError('VPSFW_ERR_BAN_REFUSED', r.reason);
         await bans.flushed();
+        await bans.saved();
         log.warn({ event: 'ban', address, by: 'control', reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), until: new Date(r.entry.until).toISOString() }, `ban ${address}`);
         return r.entry;
       }
       case 'unban': {
         const address = canonicalAddress(req.address);
         const had = await bans.unban(address);
+        await bans.saved();
         engine.forget(address);
         log.warn({ event: 'unban', address, by: 'control', wasBanned: had }, `unban ${address}`);
         return { address, wasBanned: had };

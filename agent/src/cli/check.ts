@@ -20,8 +20,9 @@ export default async function check(argv: string[], io: Io): Promise<number> {
     return 0;
   } catch (err) {
     if (!(err instanceof PolicyInvalidError)) throw err;
-    io.err(`invalid policy ${err.source}: ${err.issues.length} problem${err.issues.length > 1 ? 's' : ''}`);
+    io.err(`invalid policy ${err.source}: ${err.total} problem${err.total > 1 ? 's' : ''}`);
     for (const i of err.issues) io.err(formatIssue(i));
+    if (err.total > err.issues.length) io.err(`… and ${err.total - err.issues.length} more`);
     return 1;
   }
 }

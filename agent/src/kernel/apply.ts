@@ -3,15 +3,8 @@
 // exactly what apply added, so the tables are left as they were, foreign rules untouched.
 import { KernelCommandError } from '../errors.js';
 import type { CommandRunner } from './exec.js';
-import { CHAINS, HOOKS, setNames, type Family } from './names.js';
+import { CHAINS, HOOKS, setNames } from './names.js';
 import type { KernelPlan } from './render.js';
-
-/** A ban as the kernel holds it: the set entry and the seconds its timeout has left. */
-export interface KernelBan {
-  address: string;
-  family: Family;
-  secondsLeft: number;
-}
 
 const TOOLS = { 4: { tables: 'iptables', restore: 'iptables-restore' }, 6: { tables: 'ip6tables', restore: 'ip6tables-restore' } } as const;
 const FAMILIES = [4, 6] as const;
@@ -68,16 +61,6 @@ export class KernelFirewall {
     return true;
   }
 
-  /** The entries of both ban sets (written by bans/kernel-set.ts), read back from the kernel. */
-  async banList(): Promise<KernelBan[]> {
-    const bans: KernelBan[] = [];
-    for (const family of FAMILIES) {
-      const { stdout } = await this.#run.run('ipset', ['save', setNames(family).ban]);
-      bans.push(...parseBanSave(stdout, family));
-    }
-    return bans;
-  }
-
   async #ok(cmd: string, args: string[]): Promise<boolean> {
     try {
       await this.#run.run(cmd, args);
@@ -87,16 +70,4 @@ export class KernelFirewall {
       throw err;
     }
   }
-}
-
-/** Reads the `add SET ADDRESS timeout N` lines of `ipset save`; the `create` line and anything else are skipped. */
-export function parseBanSave(text: string, family: Family): KernelBan[] {
-  const set = setNames(family).ban;
-  const bans: KernelBan[] = [];
-  for (const line of text.split('\n')) {
-    const [op, name, address, key, value] = line.trim().split(/\s+/);
-    if (op !== 'add' || name !== set || address === undefined) continue;
-    bans.push({ address, family, secondsLeft: key === 'timeout' ? Number(value) : 0 });
-  }
-  return bans;
 }

@@ -20,6 +20,7 @@ export function setNames(family: Family) {
   return {
     /** hash:ip with per-entry timeout: bans. */
     ban: `vpsfw-ban${family}`,
+    banNet: `vpsfw-bannet${family}`,
     /** hash:net: denied networks. */
     deny: `vpsfw-deny${family}`,
     /** hash:net: never judged, never banned. */

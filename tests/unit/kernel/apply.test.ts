@@ -1,9 +1,9 @@
 // KernelFirewall against a scripted runner: which commands apply and remove run, in which order,
-// that jumps are inserted only when missing, that remove tolerates what is already gone, and how
-// ban sets are read back. The real kernel is exercised in tests/e2e/kernel.test.ts.
+// that jumps are inserted only when missing, and that remove tolerates what is already gone. The
+// real kernel is exercised in tests/e2e/kernel.test.ts.
 import t from 'tap';
 import { KernelCommandError } from '../../../agent/src/errors.js';
-import { KernelFirewall, parseBanSave } from '../../../agent/src/kernel/apply.js';
+import { KernelFirewall } from '../../../agent/src/kernel/apply.js';
 import type { CommandRunner } from '../../../agent/src/kernel/exec.js';
 import type { KernelPlan } from '../../../agent/src/kernel/render.js';
 
@@ -62,7 +62,7 @@ t.test('remove: every copy of each jump, then chains, then sets; nothing there i
   t.equal(k.lines().filter((l) => l === 'iptables -w -D INPUT -j VPSFW-INPUT').length, 3, 'deleted until none is left');
   t.notOk(k.lines().some((l) => l.includes(' -X ')), 'chains that cannot be flushed are not there to delete');
   const destroyed = k.lines().filter((l) => l.startsWith('ipset destroy')).map((l) => l.split(' ')[2]);
-  t.same(destroyed.sort(), ['ban4', 'ban6', 'deny4', 'deny6', 'allow4', 'allow6'].flatMap((s) => [`vpsfw-${s}`, `vpsfw-${s}-new`]).sort());
+  t.same(destroyed.sort(), ['ban4', 'ban6', 'bannet4', 'bannet6', 'deny4', 'deny6', 'allow4', 'allow6'].flatMap((s) => [`vpsfw-${s}`, `vpsfw-${s}-new`]).sort());
 });
 
 t.test('remove: present chains are all flushed, then deleted, after the jumps', async (t) => {
@@ -97,22 +97,4 @@ t.test('installed: only when every chain exists in both families', async (t) => 
   t.equal(await new KernelFirewall(scripted().runner).installed(), true);
   t.equal(await new KernelFirewall(scripted((l) => l === 'ip6tables -w -S VPSFW-OUTPUT').runner).installed(), false);
   t.equal(await new KernelFirewall(scripted((l) => l === 'iptables -w -S VPSFW-ESTABLISHED').runner).installed(), false, 'the fast-path chain counts too');
-});
-
-t.test('banList: both families read from ipset save', async (t) => {
-  const save = (l: string) =>
-    l.endsWith('vpsfw-ban4')
-      ? 'create vpsfw-ban4 hash:ip family inet hashsize 1024 maxelem 1048576 timeout 3600 bucketsize 12 initval 0x1\nadd vpsfw-ban4 192.0.2.2 timeout 3590\nadd vpsfw-ban4 192.0.2.9 timeout 0\n'
-      : 'create vpsfw-ban6 hash:ip family inet6 timeout 3600\nadd vpsfw-ban6 2001:db8:1::2 timeout 12\n';
-  const k = scripted(undefined, save);
-  t.same(await new KernelFirewall(k.runner).banList(), [
-    { address: '192.0.2.2', family: 4, secondsLeft: 3590 },
-    { address: '192.0.2.9', family: 4, secondsLeft: 0 },
-    { address: '2001:db8:1::2', family: 6, secondsLeft: 12 },
-  ]);
-  t.same(k.lines(), ['ipset save vpsfw-ban4', 'ipset save vpsfw-ban6']);
-});
-
-t.test('parseBanSave skips other sets and junk', async (t) => {
-  t.same(parseBanSave('add foreign 192.0.2.1\n\nadd vpsfw-ban4\ngarbage\nadd vpsfw-ban4 192.0.2.3 timeout 5\n', 4), [{ address: '192.0.2.3', family: 4, secondsLeft: 5 }]);
 });
