@@ -301,7 +301,7 @@ t.test('a network denied by a reload cuts its open flows', async (t) => {
 t.test('IPv6 neighbour discovery from a banned source is still answered', async (t) => {
   const k = await kernelLab(t);
   await k.fw.apply(planOf({ queue: { failMode: 'open' } }));
-  await ipsetBanKernel(k.runner).add([{ address: k.lab.attacker.ip6, family: 6, seconds: 600 }]);
+  await ipsetBanKernel(k.runner).add(() => [{ target: k.lab.attacker.ip6, family: 6, seconds: 600 }]);
   const { ns, server6 } = k.lab.attacker;
   await k.lab.exec(ns, 'ip', ['-6', 'neigh', 'flush', 'dev', 'eth0']);
   // The echo request is dropped by the ban; the neighbour solicitation before it must not be.
