@@ -125,8 +125,8 @@ export const KERNEL_BATCH = 1024;
 /** A running ban the store is asked for again is written to the kernel again at most this often, ms. */
 export const REWRITE_MS = 1000;
 
-/** Bad lines of the state file reported one by one; the rest are counted. */
-const BAD_LINES_REPORTED = 10;
+/** Records of the state file not restored (bad lines, targets never banned) reported one by one; the rest are counted. */
+const RECORDS_REPORTED = 10;
 
 /** The columns of a ban record, in a table or in a copy of one. */
 interface Columns {
@@ -426,32 +426,35 @@ export class BanStore {
    * after the last save, before a crash) is adopted, and every running ban is written to the
    * kernel (after a reboot its sets are empty), each made as the kernel reads it. A state file
    * that fails partway leaves every good record restored: each bad line is reported through
-   * onError (where, why), an unreadable file too, and the kernel is reconciled all the same.
+   * onError (where, why; ten of them, then a count), an unreadable file too, and the kernel is
+   * reconciled all the same.
    * Returns how many bans are running.
    */
   async restore(): Promise<number> {
     const now = this.#now();
     const path = this.#file.path;
-    let bad = 0;
-    const badLine = (where: string, why: string) => {
-      if (++bad <= BAD_LINES_REPORTED) this.#onError(new VpsfwError('VPSFW_ERR_BAN_STATE', `${path} ${where}: ${why}; not restored, the other records are`));
+    let dropped = 0;
+    const report = (message: string) => {
+      if (++dropped <= RECORDS_REPORTED) this.#onError(new VpsfwError('VPSFW_ERR_BAN_STATE', message));
     };
     try {
-      for await (const records of this.#file.load(badLine)) for (const r of records) this.#restoreRecord(r, now);
+      const records = this.#file.load((where, why) => report(`${path} ${where}: ${why}; not restored, the other records are`));
+      for await (const batch of records) for (const r of batch) this.#restoreRecord(r, now, report);
     } catch (err) {
       this.#onError(new VpsfwError('VPSFW_ERR_BAN_STATE', `${path}: unreadable (${(err as Error).message}); the bans read before it and those the kernel holds are kept`, { cause: err }));
     }
-    if (bad > BAD_LINES_REPORTED) this.#onError(new VpsfwError('VPSFW_ERR_BAN_STATE', `${path}: ${bad - BAD_LINES_REPORTED} more bad lines, not listed`));
+    if (dropped > RECORDS_REPORTED) this.#onError(new VpsfwError('VPSFW_ERR_BAN_STATE', `${path}: ${dropped - RECORDS_REPORTED} more records not restored, not listed`));
     await this.#reconcile(now);
     return this.#active;
   }
 
-  #restoreRecord(r: BanRecord, now: number): void {
+  #restoreRecord(r: BanRecord, now: number, report: (message: string) => void): void {
     const t = parseTarget(r.address);
     if (t === null) return;
     const refusal = this.#refusal(t);
     if (refusal !== null) {
-      if (refusal.kind === 'refused' && r.type === 'ban' && r.until > now) this.#onError(new VpsfwError('VPSFW_ERR_BAN_STATE', `${this.#file.path}: the ban of ${r.address} is not restored: ${refusal.reason}`));
+      // An allowlisted one quietly: the policy changed since.
+      if (refusal.kind === 'refused' && r.type === 'ban' && r.until > now) report(`${this.#file.path}: the ban of ${r.address} is not restored: ${refusal.reason}`);
       return;
     }
     const b = this.#table(t);

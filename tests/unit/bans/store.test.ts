@@ -276,7 +276,7 @@ t.test('restore: bad lines are reported (where, why), a few one by one and the r
   t.same(f.added(), ['192.0.2.1/2147483']);
   t.equal(f.errors.length, 11, 'ten reported, then a count');
   t.match(f.errors[0], { code: 'VPSFW_ERR_BAN_STATE', message: '/state/bans.json line 2: not valid JSON (Unexpected end of JSON input); not restored, the other records are' });
-  t.match(f.errors[10], { message: '/state/bans.json: 4 more bad lines, not listed' });
+  t.match(f.errors[10], { message: '/state/bans.json: 4 more records not restored, not listed' });
 });
 
 t.test('restore: a file that fails partway keeps what was read, and the kernel gets it all the same', async (t) => {
