@@ -11,6 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ipsetBanKernel } from './bans/kernel-set.js';
 import { banSettings } from './bans/settings.js';
 import { jsonStateFile } from './bans/state-file.js';
+import { banEvent } from './bans/events.js';
 import { BanStore } from './bans/store.js';
 import { closeControl, listenControl } from './control/server.js';
 import type { Request } from './control/protocol.js';
@@ -34,7 +35,6 @@ import type { Packet } from './packet/types.js';
 import type { LoadedPolicy, LoadOptions } from './policy/load.js';
 import { loadPolicyIsolated } from './policy/load-isolated.js';
 import { restartNeeded } from './policy/restart.js';
-import { formatDuration } from './policy/units.js';
 import { NativeQueue } from './queue/native.js';
 import { NflogReader } from './queue/nflog.js';
 import { NativeRawSender, type RawSender } from './queue/raw-sender.js';
@@ -86,14 +86,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     },
     banSettings(current.policy),
   );
-  // Read before the restore refills it: after a clean stop the set is empty, after a crash it
-  // holds the bans made since the last save.
-  const kernelBans = await kernel.banList();
-  const restored =
-    (await bans.restore().catch((err) => {
-      events.emit({ event: 'error', level: 'warn', msg: 'ban state unreadable: starting with the bans the kernel still holds', err });
-      return 0;
-    })) + bans.adopt(kernelBans);
+  // The state file and the kernel sets, reconciled both ways (a bad line or an unreadable file is
+  // reported through onError): after a clean stop the sets are empty, after a crash they hold the
+  // bans made since the last save.
+  const restored = await bans.restore();
 
   const engine = new Engine(current.policy, { now: Date.now, interfaceName: systemInterfaceNames() });
   const limiter = new LogLimiter(current.policy.logging.dropLogsPerSecond);
@@ -101,11 +97,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const pcap = pcapPath ? openPcapFile(pcapPath, (err) => events.emit({ event: 'error', level: 'error', msg: 'pcap file failed: no more packets are written to it', err, pcap: pcapPath })) : undefined;
 
   const onBan = (p: Packet, v: Verdict) => {
-    const address = p.src;
-    const r = bans.ban(address, { durationMs: v.ban?.durationMs ?? null, reason: v.reason, by: describeBy(v.by) });
-    if (r.kind === 'banned') {
-      events.emit({ event: 'ban', level: 'warn', msg: `ban ${address}`, address, by: r.entry.by, reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), offense: r.entry.offense, until: new Date(r.entry.until).toISOString() });
-    }
+    const r = bans.ban({ target: p.src, durationMs: v.ban?.durationMs ?? null, reason: v.reason, by: describeBy(v.by), origin: 'agent' });
+    if (r.kind === 'banned') events.emit(banEvent(r.entry));
   };
 
   let resets: RawSender | undefined;
@@ -215,15 +208,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         return reload('control');
       case 'ban': {
         const address = canonicalAddress(req.address);
-        const r = bans.ban(address, { durationMs: req.durationMs, reason: req.reason || 'manual', by: 'control', escalate: req.durationMs === null });
+        const r = bans.ban({ target: address, durationMs: req.durationMs, reason: req.reason || 'manual', by: 'control', origin: 'control', escalate: req.durationMs === null });
         if (r.kind === 'allowlisted') throw new VpsfwError('VPSFW_ERR_BAN_REFUSED', `${address} is on the allowlist (bans.allowlist): not banned`);
+        if (r.kind === 'refused') throw new VpsfwError('VPSFW_ERR_BAN_REFUSED', r.reason);
         await bans.flushed();
-        events.emit({ event: 'ban', level: 'warn', msg: `ban ${address}`, address, by: 'control', reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), offense: r.entry.offense, until: new Date(r.entry.until).toISOString() });
+        await bans.saved();
+        events.emit(banEvent(r.entry));
         return r.entry;
       }
       case 'unban': {
         const address = canonicalAddress(req.address);
         const had = await bans.unban(address);
+        await bans.saved();
         engine.forget(address);
         events.emit({ event: 'unban', level: 'warn', msg: `unban ${address}`, address, by: 'control', wasBanned: had });
         return { address, wasBanned: had };
