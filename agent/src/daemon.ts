@@ -18,6 +18,7 @@ import { KernelFirewall } from './kernel/apply.js';
 import { realRunner } from './kernel/exec.js';
 import { renderKernel } from './kernel/render.js';
 import { LogLimiter } from './log/limiter.js';
+import { LogSources } from './logsources/sources.js';
 import type { Logger } from './log/logger.js';
 import { openPcapFile } from './log/pcap.js';
 import { canonicalAddress } from './packet/address.js';
@@ -105,6 +106,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     }),
   );
 
+  const logSources = new LogSources({
+    stateDir: opts.stateDir,
+    log,
+    sink: (req) => {
+      const r = bans.ban(req.target, { durationMs: req.durationMs, reason: req.reason, by: req.by });
+      if (r.kind === 'banned') log.warn({ event: 'ban', address: req.target, by: req.by, origin: req.origin, reason: req.reason, duration: formatDuration(r.entry.until - r.entry.since), offense: r.entry.offense, until: new Date(r.entry.until).toISOString() }, `ban ${req.target}`);
+      return r;
+    },
+  });
+  await logSources.update(current.policy.logSources);
+
   let reloading: Promise<unknown> = Promise.resolve();
   const reload = (why: string) => {
     const next = reloading.then(async () => {
@@ -123,6 +135,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       await kernel.apply(renderKernel(loaded.policy));
       engine.replacePolicy(loaded.policy);
       bans.updateSettings(banSettings(loaded.policy));
+      await logSources.update(loaded.policy.logSources);
       log.level = loaded.policy.logging.level;
       log.info({ event: 'reload', trigger: why, policySource: loaded.source, policyHash: loaded.hash, previousHash: current.hash }, 'policy reloaded');
       current = loaded;
@@ -142,6 +155,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       queue: { num: current.policy.queue.num, failMode: current.policy.queue.failMode, received: q.received, kernelDrops: q.kernelDrops },
       ...engine.stats(),
       bans: { active: bans.count() },
+      logSources: logSources.stats(),
       logsSuppressed: limiter.suppressed,
       // What the policy's limits bound (docs/benchmarks.md, Memory): the state tables are array
       // buffers sized for their limits, of which only the pages used are resident.
@@ -197,6 +211,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   clearInterval(statsTimer);
   clearInterval(sweepTimer);
   queue.close();
+  await logSources.stop();
   await closeControl(control, opts.controlPath).catch(() => undefined);
   await bans.save().catch((err) => log.error({ event: 'error', err }, 'cannot save bans'));
   await kernel.remove();
