@@ -135,7 +135,7 @@ export const SshdSource = z
     name: SourceName,
     kind: z.literal('sshd'),
     file: LogFile.optional(),
-    journal: z.string().min(1).max(256).regex(/^[A-Za-z0-9@_.:\\-]+$/, 'expected a systemd unit name such as "ssh.service"').optional().describe('A systemd unit whose journal is followed (`journalctl --follow --unit`), e.g. "ssh.service" (Debian, Ubuntu) or "sshd.service" (NixOS).'),
+    journal: z.string().min(1).max(256).regex(/^[A-Za-z0-9@_.:*\\-]+$/, 'expected a systemd unit name (or a glob of them) such as "ssh.service"').optional().describe('A systemd unit whose journal is followed (`journalctl --follow --unit`), e.g. "ssh.service" (Debian, Ubuntu) or "sshd.service" (NixOS).'),
     maxRetry: z.number().int().min(1).max(1000).default(5).describe('Failures from one source within `findTime` that ban it.'),
     findTime: Duration.prefault('10m'),
     ban: Duration.prefault('1h').describe('Ban length (escalated for repeat offenders like every ban).'),
