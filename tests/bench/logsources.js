@@ -120,20 +120,22 @@ function busyLog() {
   };
   const guesser = (i) => `198.18.${(i >> 8) & 255}.${i & 255}`;
   const users = ['root', 'admin', 'test', 'oracle', 'ubuntu', 'git', 'postgres', 'user'];
+  // A process per connection, as sshd forks: pids are not reused within the 10 minutes.
+  let nextPid = 10000;
   for (let s = 0; s < REPLAY_S; s++) {
     const second = [];
     for (let k = 0; k < 20; k++) {
       const ip = guesser(r(1500));
       const port = 1024 + r(60000);
       const u = users[r(users.length)];
-      const pid = 10000 + r(50000);
+      const pid = nextPid++;
       if (r(3) === 0) second.push([`Invalid user ${u} from ${ip} port ${port}`, pid], [`Failed password for invalid user ${u} from ${ip} port ${port} ssh2`, pid], [`Connection closed by invalid user ${u} ${ip} port ${port} [preauth]`, pid]);
       else second.push([`Failed password for ${u} from ${ip} port ${port} ssh2`, pid], [`Connection closed by authenticating user ${u} ${ip} port ${port} [preauth]`, pid]);
     }
     for (let k = 0; k < 2; k++) {
       const ip = `198.19.${r(4)}.${1 + r(200)}`;
       const port = 1024 + r(60000);
-      const pid = 10000 + r(50000);
+      const pid = nextPid++;
       second.push([`Accepted publickey for deploy from ${ip} port ${port} ssh2: ED25519 SHA256:q1w2e3r4t5y6u7i8o9p0`, pid], [`pam_unix(sshd:session): session opened for user deploy(uid=1000) by (uid=0)`, pid], [`Received disconnect from ${ip} port ${port}:11: disconnected by user`, pid], [`Disconnected from user deploy ${ip} port ${port}`, pid], [`pam_unix(sshd:session): session closed for user deploy`, pid]);
     }
     lines.push(second);
@@ -171,7 +173,7 @@ async function replay(labs, procs, vpsfwAgent, f2b) {
       stillSince = Date.now();
     } else if (Date.now() - stillSince > 5000 && f2bCaughtUp === null) f2bCaughtUp = stillSince;
     if (vpsfwCaughtUp !== null && f2bCaughtUp !== null) break;
-    await sleep(500);
+    await sleep(200);
   }
   const after = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpu(pid)]));
   const bans = {

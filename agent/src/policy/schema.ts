@@ -135,9 +135,9 @@ export const SshdSource = z
     name: SourceName,
     kind: z.literal('sshd'),
     file: LogFile.optional(),
-    journal: z.string().min(1).max(256).regex(/^[A-Za-z0-9@_.:*\\-]+$/, 'expected a systemd unit name (or a glob of them) such as "ssh.service"').optional().describe('A systemd unit whose journal is followed (`journalctl --follow --unit`), e.g. "ssh.service" (Debian, Ubuntu) or "sshd.service" (NixOS).'),
+    journal: z.string().min(1).max(256).regex(/^[A-Za-z0-9@_.:*\\-]+$/, 'expected a systemd unit name (or a glob of them) such as "ssh.service"').optional().describe('A systemd unit whose journal is followed (`journalctl --follow --unit`), e.g. "ssh.service" (Debian, Ubuntu) or "sshd.service" (NixOS); a glob of units too. Give `file` or `journal`, not both.'),
     maxRetry: z.number().int().min(1).max(1000).default(5).describe('Failures from one source within `findTime` that ban it.'),
-    findTime: Duration.prefault('10m'),
+    findTime: Duration.prefault('10m').describe('The window `maxRetry` failures must fall in (the agent\'s clock, as lines arrive).'),
     ban: Duration.prefault('1h').describe('Ban length (escalated for repeat offenders like every ban).'),
   })
   .superRefine((s, ctx) => {
@@ -151,7 +151,7 @@ export const SuricataEveSource = z
     kind: z.literal('suricata-eve'),
     file: LogFile,
     minSeverity: z.number().int().min(1).max(255).default(2).describe('Alerts of this severity or a more severe one (a smaller number: 1 is the highest) ban their src_ip.'),
-    ban: Duration.prefault('1h'),
+    ban: Duration.prefault('1h').describe('Ban length (escalated for repeat offenders like every ban).'),
     signatures: z.record(z.string().regex(/^\d+$/, 'expected a signature id'), BanFor).prefault({}).describe('Per signature id: its own ban length, or false to never ban for it (whatever its severity).'),
   })
   .describe("Suricata's eve.json: each `event_type: \"alert\"` record at or above `minSeverity` bans its `src_ip`.");
