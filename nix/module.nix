@@ -28,7 +28,8 @@ let
   hardening = lib.filterAttrs (k: _: !lib.hasPrefix "_" k) (lib.importJSON ../agent/packaging/hardening.json);
 
   controlSocket = "/run/vpsfw/control.sock";
-  # What the log sources read, and nothing more: the journal's group, the followed files' directories.
+  # What the log sources read, and nothing more: the journal (its group, and /proc/sys for
+  # journalctl), the followed files' directories.
   logSources = document.logSources or [ ];
   readsJournal = lib.any (s: s ? journal) logSources;
   followedDirs = lib.unique (map (s: dirOf s.file) (lib.filter (s: s ? file) logSources));
@@ -99,7 +100,11 @@ in
         RuntimeDirectory = "vpsfw";
         RuntimeDirectoryMode = "0755";
       }
-      // lib.optionalAttrs readsJournal { SupplementaryGroups = [ "systemd-journal" ]; }
+      # journalctl reads the boot id in /proc/sys, which ProcSubset=pid hides.
+      // lib.optionalAttrs readsJournal {
+        SupplementaryGroups = [ "systemd-journal" ];
+        ProcSubset = "all";
+      }
       // lib.optionalAttrs (followedDirs != [ ]) { ReadOnlyPaths = followedDirs; };
     };
   };

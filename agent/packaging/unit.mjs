@@ -20,12 +20,13 @@ const hardening = JSON.parse(readFileSync(new URL('./hardening.json', import.met
 const { flags, environment } = JSON.parse(readFileSync(new URL('./node-options.json', import.meta.url), 'utf8'));
 
 /**
- * What the policy's log sources read, and nothing more: the journal's group for a journal source;
- * for a followed file its directory, read-only, and adm for one under /var/log (the group Debian
- * and Ubuntu give their logs, auth.log among them).
+ * What the policy's log sources read, and nothing more: for a journal source the journal's group,
+ * and /proc/sys back (journalctl reads the boot id there, which ProcSubset=pid hides); for a
+ * followed file its directory, read-only, and adm for one under /var/log (the group Debian and
+ * Ubuntu give their logs, auth.log among them). Settings that replace or add to hardening.json's.
  */
 function logAccess(file) {
-  if (!file || !existsSync(file)) return [];
+  if (!file || !existsSync(file)) return {};
   const sources = JSON.parse(readFileSync(file, 'utf8')).logSources ?? [];
   const groups = new Set();
   const dirs = new Set();
@@ -36,7 +37,11 @@ function logAccess(file) {
       if (s.file.startsWith('/var/log/')) groups.add('adm');
     }
   }
-  return [...(groups.size ? [`SupplementaryGroups=${[...groups].join(' ')}`] : []), ...(dirs.size ? [`ReadOnlyPaths=${[...dirs].join(' ')}`] : [])];
+  return {
+    ...(groups.size ? { SupplementaryGroups: [...groups] } : {}),
+    ...(groups.has('systemd-journal') ? { ProcSubset: 'all' } : {}),
+    ...(dirs.size ? { ReadOnlyPaths: [...dirs] } : {}),
+  };
 }
 
 /** systemd's value syntax: booleans as yes/no, lists space-separated (one line per list item for filters). */
@@ -73,7 +78,7 @@ StateDirectory=vpsfw
 StateDirectoryMode=0700
 RuntimeDirectory=vpsfw
 RuntimeDirectoryMode=0755
-${[...Object.entries(hardening).flatMap(([k, v]) => lines(k, v)), ...logAccess(values['log-access'])].join('\n')}
+${Object.entries({ ...hardening, ...logAccess(values['log-access']) }).flatMap(([k, v]) => lines(k, v)).join('\n')}
 
 [Install]
 WantedBy=multi-user.target

@@ -96,9 +96,11 @@ if (!LIB) {
     writeFileSync(file, JSON.stringify(evaluated.policyWithSshd));
     t.equal(spawnSync(process.execPath, [join(REPO, 'bin/vpsfw.js'), 'check', '--policy', file]).status, 0, 'vpsfw check accepts it');
     t.same(evaluated.unitWithSshd.serviceConfig.SupplementaryGroups, ['systemd-journal'], 'the journal\'s group');
+    t.equal(evaluated.unitWithSshd.serviceConfig.ProcSubset, 'all', 'journalctl reads the boot id in /proc/sys');
     t.equal(evaluated.unitWithSshd.serviceConfig.ReadOnlyPaths, undefined);
     t.same(evaluated.unitFollowingAFile.serviceConfig.ReadOnlyPaths, ['/var/log/suricata'], 'a followed file\'s directory, read-only');
     t.equal(evaluated.unitFollowingAFile.serviceConfig.SupplementaryGroups, undefined);
+    t.equal(evaluated.unitFollowingAFile.serviceConfig.ProcSubset, 'pid', 'hardening.json\'s, for a file');
     t.equal(evaluated.unit.serviceConfig.SupplementaryGroups, undefined, 'nothing without log sources');
   });
 
