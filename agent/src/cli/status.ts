@@ -22,6 +22,7 @@ interface Status {
   bans: { active: number };
   tracked?: { sources: number; flows: number };
   memory?: { rss: number; heapUsed: number };
+  logSources?: Array<{ name: string; records: number; failures: number; bans: number; refused: number }>;
   [k: string]: unknown;
 }
 
@@ -40,6 +41,7 @@ export default async function status(argv: string[], io: Io): Promise<number> {
     `by:       ${Object.entries(s.decidedBy ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
     `bans:     ${s.bans.active} active`,
     ...(s.tracked ? [`tracked:  ${s.tracked.sources} sources, ${s.tracked.flows} flows`] : []),
+    ...(s.logSources?.length ? [`logs:     ${s.logSources.map((l) => `${l.name} ${l.records} records, ${l.failures} failures, ${l.bans} bans, ${l.refused} refused`).join('; ')}`] : []),
     ...(s.memory ? [`memory:   ${mib(s.memory.rss)} MiB resident, ${mib(s.memory.heapUsed)} MiB of it JavaScript objects`] : []),
   ];
   io.out(lines.join('\n'));

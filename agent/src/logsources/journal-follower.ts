@@ -1,7 +1,8 @@
 // Follows one systemd unit's journal through `journalctl --follow --output=json`: each entry's
 // cursor is kept (saved after every batch), so a restart resumes after the last entry handed on;
 // the first start begins at the journal's end. If journalctl dies it is started again after a
-// backoff that doubles up to a limit (and starts over once a run has lasted).
+// backoff that doubles up to a limit (and starts over once a run has lasted). The cursor is
+// written at most every SAVE_MS (a busy journal hands on entries one by one) and at stop.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { PositionStore } from './file-follower.js';
 import { LineSplitter } from './lines.js';
@@ -36,6 +37,7 @@ export interface JournalFollowerOptions {
 }
 
 const FIELDS = 'MESSAGE,SYSLOG_IDENTIFIER';
+const SAVE_MS = 250;
 
 export class JournalFollower {
   readonly #o: JournalFollowerOptions;
@@ -43,6 +45,7 @@ export class JournalFollower {
   #cursor: string | null;
   #delay: number;
   #timer: NodeJS.Timeout | null = null;
+  #saveTimer: NodeJS.Timeout | null = null;
   #stopped = false;
 
   constructor(o: JournalFollowerOptions) {
@@ -99,17 +102,26 @@ export class JournalFollower {
     if (out.length > 0) this.#o.onEntries(out);
     if (cursor !== null) {
       this.#cursor = cursor;
-      this.#o.positions.save({ cursor });
+      this.#saveTimer ??= setTimeout(() => this.#save(), SAVE_MS);
     }
+  }
+
+  #save(): void {
+    if (this.#saveTimer) clearTimeout(this.#saveTimer);
+    this.#saveTimer = null;
+    if (this.#cursor !== null) this.#o.positions.save({ cursor: this.#cursor });
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     const child = this.#child;
-    if (!child) return;
-    const closed = new Promise<void>((r) => child.once('close', () => r()));
-    child.kill('SIGTERM');
-    await closed;
+    if (child) {
+      const closed = new Promise<void>((r) => child.once('close', () => r()));
+      child.kill('SIGTERM');
+      await closed;
+    }
+    // After the last entry handed on, whatever the timer had left to write.
+    if (this.#saveTimer) this.#save();
   }
 }

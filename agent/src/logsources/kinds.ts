@@ -1,6 +1,7 @@
 // What each kind of log source makes of a record: the ban it asks for, or nothing. Pure but for
 // the counting state each holds (bounded); time comes in as an argument.
 import type { SshdSource, SuricataEveSource } from '../policy/schema.js';
+import { formatDuration } from '../policy/units.js';
 import { FailureCounter } from './counter.js';
 import { parseEveAlert } from './eve.js';
 import { parseSshdMessage, sshdMessageOfJournal, sshdMessageOfLine } from './sshd.js';
@@ -27,7 +28,7 @@ export interface KindHandler {
 export function sshdKind(s: SshdSource): KindHandler {
   const counter = new FailureCounter({ maxRetry: s.maxRetry, findTimeMs: s.findTime });
   const by = `log:${s.name}`;
-  const reason = `${s.maxRetry} sshd authentication failures within ${s.findTime / 1000}s`;
+  const reason = `${s.maxRetry} sshd authentication failures within ${formatDuration(s.findTime)}`;
   return {
     handle(rec, now, onFailure) {
       const message = 'line' in rec ? sshdMessageOfLine(rec.line) : sshdMessageOfJournal(rec.message, rec.program);

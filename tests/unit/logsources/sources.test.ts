@@ -37,7 +37,7 @@ t.test('sshd and eve sources ban through the sink; own addresses never', async (
   appendFileSync(eve, JSON.stringify({ event_type: 'alert', src_ip: '2001:db8:1::2', alert: { signature_id: 9, signature: 'x', severity: 1 } }) + '\n');
   appendFileSync(eve, JSON.stringify({ event_type: 'alert', src_ip: '192.0.2.66', alert: { signature_id: 9, signature: 'x', severity: 1 } }) + '\n');
   await until(() => asked.length >= 3, 'three bans asked');
-  t.same(asked[0], { target: '192.0.2.2', durationMs: 7_200_000, reason: '3 sshd authentication failures within 600s', by: 'log:sshd', origin: 'log' });
+  t.same(asked[0], { target: '192.0.2.2', durationMs: 7_200_000, reason: '3 sshd authentication failures within 10m', by: 'log:sshd', origin: 'log' });
   t.same(asked.slice(1).map((r) => [r.target, r.by, r.durationMs]).sort(), [['192.0.2.66', 'log:ids', 3_600_000], ['2001:db8:1::2', 'log:ids', 3_600_000]]);
   t.notOk(asked.some((r) => r.target === '198.51.100.1'), 'this host\'s own address is never handed on');
   const stats = Object.fromEntries(sources.stats().map((s) => [s.name, s]));
