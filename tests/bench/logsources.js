@@ -219,7 +219,7 @@ each batch stamped as written):
 |---|---|---|
 | CPU seconds, the process | ${c.vpsfw.own} | ${c.fail2ban.own} |
 | CPU seconds, the commands it ran (ipset, iptables) | ${c.vpsfw.children} | ${c.fail2ban.children} |
-| caught up, seconds after the last line was written | ${r.replay.caughtUpSecondsAfterLastWrite.vpsfw ?? 'no'} | ${r.replay.caughtUpSecondsAfterLastWrite.fail2ban ?? 'no'} |
+| everything read, seconds after the last line was written (checked every 0.2 s, plus a status call) | ${r.replay.caughtUpSecondsAfterLastWrite.vpsfw ?? 'no'} | ${r.replay.caughtUpSecondsAfterLastWrite.fail2ban ?? 'no'} |
 | bans made | ${r.replay.bans.vpsfw} | ${r.replay.bans.fail2ban} |
 <!-- logsources:end -->`;
 }
