@@ -11,9 +11,8 @@ let
   cfg = config.services.vpsfw;
   vpsfw = lib.getExe cfg.package;
 
-  unchecked = (pkgs.formats.json { }).generate "vpsfw-policy-unchecked.json" (
-    import ./policy.nix { inherit lib cfg; }
-  );
+  document = import ./policy.nix { inherit lib cfg; };
+  unchecked = (pkgs.formats.json { }).generate "vpsfw-policy-unchecked.json" document;
   # `vpsfw check` prints every error as `path: message (got value)`: a bad policy fails the build
   # (and so nixos-rebuild) with the agent's own words.
   policy = pkgs.runCommand "vpsfw-policy.json" { } ''
@@ -29,6 +28,11 @@ let
   hardening = lib.filterAttrs (k: _: !lib.hasPrefix "_" k) (lib.importJSON ../agent/packaging/hardening.json);
 
   controlSocket = "/run/vpsfw/control.sock";
+  # What the log sources read, and nothing more: the journal (its group, and /proc/sys for
+  # journalctl), the followed files' directories.
+  logSources = document.logSources or [ ];
+  readsJournal = lib.any (s: s ? journal) logSources;
+  followedDirs = lib.unique (map (s: dirOf s.file) (lib.filter (s: s ? file) logSources));
   nft = config.networking.nftables;
   flushed = nft.enable && nft.flushRuleset;
 in
@@ -37,6 +41,9 @@ in
 
   config = lib.mkIf cfg.enable {
     services.vpsfw.package = lib.mkDefault (pkgs.callPackage ./package.nix { });
+    services.vpsfw.sshdLogSource = lib.mkIf config.services.openssh.enable (
+      lib.mkDefault (if config.services.openssh.startWhenNeeded then "sshd@*.service" else "sshd.service")
+    );
 
     warnings =
       lib.optional nft.enable "services.vpsfw: with networking.nftables, NixOS' nftables firewall and vpsfw's iptables-nft rules both judge every packet: a port must be open in both (docs/nixos.md)."
@@ -92,7 +99,13 @@ in
         StateDirectoryMode = "0700";
         RuntimeDirectory = "vpsfw";
         RuntimeDirectoryMode = "0755";
-      };
+      }
+      # journalctl reads the boot id in /proc/sys, which ProcSubset=pid hides.
+      // lib.optionalAttrs readsJournal {
+        SupplementaryGroups = [ "systemd-journal" ];
+        ProcSubset = "all";
+      }
+      // lib.optionalAttrs (followedDirs != [ ]) { ReadOnlyPaths = followedDirs; };
     };
   };
 }

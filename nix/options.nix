@@ -212,6 +212,14 @@ in
       description = "Payload (DPI) rules: patterns matched across TCP segments (policy `payloadRules`).";
     };
 
+    sshdLogSource = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      defaultText = lib.literalMD "`\"sshd.service\"` (`\"sshd@*.service\"` with `services.openssh.startWhenNeeded`) when `services.openssh.enable`, else `null`";
+      example = "sshd.service";
+      description = "The unit whose journal is followed for SSH password guessing (a `logSources` entry of kind `sshd`: 5 failures within 10 minutes ban for 1 hour; change it through `settings.logSources`); `null`: none.";
+    };
+
     logLevel = mkOption {
       type = types.enum [ "fatal" "error" "warn" "info" "debug" "trace" ];
       default = "info";

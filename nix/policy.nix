@@ -53,6 +53,14 @@ let
       escalation = { inherit (cfg.bans.escalation) factor max; };
     };
     logging.level = cfg.logLevel;
+    logSources = lib.optional (cfg.sshdLogSource != null) {
+      name = "sshd";
+      kind = "sshd";
+      journal = cfg.sshdLogSource;
+      maxRetry = 5;
+      findTime = "10m";
+      ban = "1h";
+    };
   };
 in
 lib.recursiveUpdate typed cfg.settings

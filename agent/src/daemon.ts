@@ -30,6 +30,7 @@ import { renderKernel } from './kernel/render.js';
 import { LogLimiter } from './log/limiter.js';
 import type { Logger } from './log/logger.js';
 import { openPcapFile } from './log/pcap.js';
+import { LogSources } from './logsources/sources.js';
 import { canonicalAddress } from './packet/address.js';
 import type { Packet } from './packet/types.js';
 import type { LoadedPolicy, LoadOptions } from './policy/load.js';
@@ -121,6 +122,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const nflog = (opts.openLog ?? ((o) => new NflogReader(o)))({ group: current.policy.queue.logGroup });
   nflog.start(makeObserver(deps));
 
+  // Log sources (sshd, Suricata alerts) hand the ban store the same request as any other source.
+  const logSources = new LogSources({
+    stateDir: opts.stateDir,
+    log,
+    sink: (req) => {
+      const r = bans.ban(req);
+      if (r.kind === 'banned') events.emit(banEvent(r.entry));
+      return r;
+    },
+  });
+  await logSources.update(current.policy.logSources);
+
   const reloads = { accepted: 0, rejected: 0 };
   let stopping = false;
   let reloading: Promise<unknown> = Promise.resolve();
@@ -151,6 +164,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       }
       engine.replacePolicy(loaded.policy);
       bans.updateSettings(banSettings(loaded.policy));
+      await logSources.update(loaded.policy.logSources);
       log.level = loaded.policy.logging.level;
       reloads.accepted++;
       events.emit({ event: 'reload', level: 'info', msg: 'policy reloaded', trigger: why, policySource: loaded.source, policyHash: loaded.hash, previousHash: current.hash });
@@ -189,6 +203,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       },
       ...engine.stats(),
       bans: { active: bans.count() },
+      logSources: logSources.stats(),
       logsSuppressed: limiter.suppressed,
       reloads: { ...reloads },
       // What the policy's limits bound (docs/benchmarks.md, Memory): the state tables are array
@@ -253,6 +268,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   queue.close();
   nflog.close();
   resets?.close();
+  await logSources.stop();
   await closeControl(control, opts.controlPath).catch(() => undefined);
   await bans.save().catch((err) => events.emit({ event: 'error', level: 'error', msg: 'cannot save bans', err }));
   if (!opts.keepRules) await kernel.remove();

@@ -42,5 +42,19 @@ in
       flushRuleset = true;
     };
   };
+  unitWithSshd = unitOf { services.openssh.enable = true; };
+  policyWithSshd = import ../policy.nix {
+    inherit lib;
+    cfg = (evalWith [ { services.vpsfw.enable = true; services.openssh.enable = true; } ]).config.services.vpsfw;
+  };
+  unitFollowingAFile = unitOf {
+    services.vpsfw.settings.logSources = [
+      {
+        name = "ids";
+        kind = "suricata-eve";
+        file = "/var/log/suricata/eve.json";
+      }
+    ];
+  };
   servicesWhenDisabled = lib.attrNames (servicesVpsfw { }).config.systemd.services;
 }

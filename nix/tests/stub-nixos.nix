@@ -45,6 +45,16 @@ in
         default = false;
       };
     };
+    services.openssh = {
+      enable = mkOption {
+        type = types.bool;
+        default = false;
+      };
+      startWhenNeeded = mkOption {
+        type = types.bool;
+        default = false;
+      };
+    };
     environment = loose;
     system.build = loose;
     systemd.services = mkOption {

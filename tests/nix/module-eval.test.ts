@@ -35,6 +35,9 @@ if (!LIB) {
     undocumented: string[];
     unit: Unit;
     unitWithFlushedNftables: Unit;
+    unitWithSshd: Unit;
+    unitFollowingAFile: Unit;
+    policyWithSshd: { logSources: unknown[] };
     servicesWhenDisabled: string[];
   };
   const dir = mkdtempSync(join(tmpdir(), 'vpsfw-nix-'));
@@ -85,6 +88,20 @@ if (!LIB) {
     t.equal(unit.unitConfig.ReloadPropagatedFrom, 'nftables.service', 'rules re-applied after each nftables reload');
     t.ok(unit.after.includes('nftables.service'));
     t.equal(unit.warnings.length, 2, 'both judge every packet; a window without rules');
+  });
+
+  t.test('log sources: the sshd journal with services.openssh, and only the access they need', async (t) => {
+    t.same(evaluated.policyWithSshd.logSources, [{ name: 'sshd', kind: 'sshd', journal: 'sshd.service', maxRetry: 5, findTime: '10m', ban: '1h' }]);
+    const file = join(dir, 'with-sshd.json');
+    writeFileSync(file, JSON.stringify(evaluated.policyWithSshd));
+    t.equal(spawnSync(process.execPath, [join(REPO, 'bin/vpsfw.js'), 'check', '--policy', file]).status, 0, 'vpsfw check accepts it');
+    t.same(evaluated.unitWithSshd.serviceConfig.SupplementaryGroups, ['systemd-journal'], 'the journal\'s group');
+    t.equal(evaluated.unitWithSshd.serviceConfig.ProcSubset, 'all', 'journalctl reads the boot id in /proc/sys');
+    t.equal(evaluated.unitWithSshd.serviceConfig.ReadOnlyPaths, undefined);
+    t.same(evaluated.unitFollowingAFile.serviceConfig.ReadOnlyPaths, ['/var/log/suricata'], 'a followed file\'s directory, read-only');
+    t.equal(evaluated.unitFollowingAFile.serviceConfig.SupplementaryGroups, undefined);
+    t.equal(evaluated.unitFollowingAFile.serviceConfig.ProcSubset, 'pid', 'hardening.json\'s, for a file');
+    t.equal(evaluated.unit.serviceConfig.SupplementaryGroups, undefined, 'nothing without log sources');
   });
 
   t.test('what the options produce', async (t) => {
