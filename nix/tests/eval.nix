@@ -70,15 +70,4 @@ in
     lock = ../../package-lock.json;
     pinFile = ../npm-deps.json;
   };
-  # The node names of each VM scenario (for the type check of its script) and the script it runs.
-  scenarios = lib.mapAttrs' (
-    name: _:
-    let
-      t = import ./${name} { lib = throw "a scenario's top level needs no lib"; };
-    in
-    lib.nameValuePair (lib.removeSuffix ".nix" name) {
-      nodes = lib.attrNames t.nodes;
-      testScript = t.testScript;
-    }
-  ) (lib.filterAttrs (name: type: type == "regular" && lib.hasPrefix "vm-" name && lib.hasSuffix ".nix" name) (builtins.readDir ./.));
 }
