@@ -11,6 +11,7 @@ PACKAGES=(
   libnetfilter-queue-dev libnfnetlink-dev build-essential python3 # the native NFQUEUE bindings (node-gyp)
   iputils-ping netcat-openbsd hping3 python3-scapy tcpdump iperf3 # demo, tests and benchmarks
   nix-bin debootstrap systemd                  # Nix hash check, the systemd container test, systemd-analyze
+  mypy pyflakes3                               # the NixOS VM test scripts, checked as nixpkgs' driver does
 )
 
 if [ "$(id -u)" -ne 0 ]; then
