@@ -6,7 +6,7 @@
 //     Every locked package as the registry's own tarball (`npm pack`, npm's default registry), each
 //     checked against the lock's `integrity`, written as OUT/<name>-<version>.tgz ("/" of a scoped
 //     name as "+"): nothing else, so the directory's `nix hash path` depends on the lock alone. Run
-//     by nix/npm-deps.nix (a fixed-output derivation) and by tests/nix/npm-deps-hash.test.ts.
+//     by nix/npm-deps.nix (a fixed-output derivation) and by tests/nix/npm-deps.test.ts.
 //
 //   node npm-deps.mjs localize package-lock.json DEPS
 //     Rewrites the lock in place so every entry resolves to its tarball in DEPS (file: URLs): then

@@ -1,6 +1,7 @@
 # services.vpsfw options: the few typed ones users set most, and RFC 42 `settings` for the rest of
 # the policy (docs/policy.md). Needs nixpkgs' lib (and `pkgs` only for the package's default), so
-# it is evaluated by tests here too. A new group of options goes in a block of its own below.
+# it is evaluated by tests here too. A feature adds its options as a block of their own (`http`,
+# …), and the policy keys they make in policy.nix.
 {
   lib,
   config,

@@ -35,9 +35,15 @@ let
     iptables-legacy = stubDrv "iptables" { legacy = true; };
     nftables = stubDrv "nftables" { };
   };
+  # Sorted and once each, as nixpkgs' firewall.nix applies to them.
+  portList = mkOption {
+    type = types.listOf types.port;
+    default = [ ];
+    apply = ports: lib.unique (builtins.sort builtins.lessThan ports);
+  };
   ports = {
-    allowedTCPPorts = option (types.listOf types.port) [ ];
-    allowedUDPPorts = option (types.listOf types.port) [ ];
+    allowedTCPPorts = portList;
+    allowedUDPPorts = portList;
     allowedTCPPortRanges = option (types.listOf (types.attrsOf types.port)) [ ];
     allowedUDPPortRanges = option (types.listOf (types.attrsOf types.port)) [ ];
   };

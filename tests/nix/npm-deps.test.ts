@@ -36,9 +36,11 @@ t.test('the pinned hash, and an install that forgets where its tarballs came fro
   mkdirSync(project);
   for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(REPO, f), join(project, f));
   execFileSync(process.execPath, [SCRIPT, 'localize', join(project, 'package-lock.json'), deps]);
-  // No user configuration, as in the build sandbox (one here may tell npm to leave `resolved` out).
+  // No user configuration, as in the build sandbox: neither ~/.npmrc nor the npm_config_* that npm
+  // hands the processes it runs (either may tell npm to leave `resolved` out).
   writeFileSync(join(dir, 'npmrc'), '');
-  const env = { ...process.env, npm_config_userconfig: join(dir, 'npmrc'), npm_config_cache: join(dir, 'cache'), npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  const inherited = Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_config_'));
+  const env = { ...Object.fromEntries(inherited), npm_config_userconfig: join(dir, 'npmrc'), npm_config_cache: join(dir, 'cache'), npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
   const npm = (args: string[]) => execFileSync('npm', args, { cwd: project, env, stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
   npm(['ci', '--ignore-scripts', '--loglevel=error']);
   npm(['prune', '--omit=dev', '--loglevel=error']);
