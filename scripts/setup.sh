@@ -14,6 +14,7 @@ PACKAGES=(
   nix-bin debootstrap systemd                  # Nix hash check, the systemd container test, systemd-analyze
   openssh-server openssh-client sshpass openssl # log sources: a real sshd and a password guesser
   fail2ban python3-pyinotify                   # the log-source benchmark's comparison
+  mypy pyflakes3                               # the NixOS VM test scripts, checked as nixpkgs' driver does
 )
 
 if [ "$(id -u)" -ne 0 ]; then

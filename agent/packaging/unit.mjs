@@ -20,10 +20,9 @@ const hardening = JSON.parse(readFileSync(new URL('./hardening.json', import.met
 const { flags, environment } = JSON.parse(readFileSync(new URL('./node-options.json', import.meta.url), 'utf8'));
 
 /**
- * What the policy's log sources read, and nothing more: for a journal source the journal's group,
- * and /proc/sys back (journalctl reads the boot id there, which ProcSubset=pid hides); for a
- * followed file its directory, read-only, and adm for one under /var/log (the group Debian and
- * Ubuntu give their logs, auth.log among them). Settings that replace or add to hardening.json's.
+ * What the policy's log sources read, and nothing more: for a journal source the journal's group;
+ * for a followed file its directory, read-only, and adm for one under /var/log (the group Debian
+ * and Ubuntu give their logs, auth.log among them). Settings that add to hardening.json's.
  */
 function logAccess(file) {
   if (!file || !existsSync(file)) return {};
@@ -39,7 +38,6 @@ function logAccess(file) {
   }
   return {
     ...(groups.size ? { SupplementaryGroups: [...groups] } : {}),
-    ...(groups.has('systemd-journal') ? { ProcSubset: 'all' } : {}),
     ...(dirs.size ? { ReadOnlyPaths: [...dirs] } : {}),
   };
 }
