@@ -95,16 +95,6 @@ in
       enable = option types.bool false;
       settings = option (types.attrsOf types.anything) { };
     };
-    services.openssh = {
-      enable = mkOption {
-        type = types.bool;
-        default = false;
-      };
-      startWhenNeeded = mkOption {
-        type = types.bool;
-        default = false;
-      };
-    };
     environment = loose;
     system.build = loose;
     systemd.tmpfiles.rules = option (types.listOf types.str) [ ];
