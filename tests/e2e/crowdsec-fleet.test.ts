@@ -82,7 +82,7 @@ t.test('a bouncer key the LAPI does not know: a clear error, and the detectors s
   t.match((await bans(agent)).find((b) => b.address === lab.attacker.ip4), { by: 'detector:synFlood' }, 'the SYN flood is banned by the agent itself');
   t.notOk((await probe(lab, lab.attacker.ns, lab.attacker.server4, 8080)).connected, 'and dropped');
   t.match(JSON.parse((await agent.cli(['status', '--json'])).stdout).crowdsec, { bouncer: { state: 'unauthorized' } }, 'status says the bouncer is refused');
-  t.match((await agent.cli(['status'])).stdout, /^crowdsec: decisions unauthorized \(0 banned.*; bans not reported$/m, 'in words too');
+  t.match((await agent.cli(['status'])).stdout, /^CrowdSec: decisions unauthorized \(0 banned.*; bans not reported$/m, 'in words too');
 });
 
 t.test('the LAPI stopped, then cut off: bans stay, one line per outage, changes made meanwhile are picked up', async (t) => {

@@ -1,15 +1,18 @@
 import type { BanEntry } from '../bans/store.js';
-import { controlOption, parse, type Io } from './args.js';
+import { controlOption, jsonOption, parse, type Io } from './args.js';
 import { ask, CONTROL_HELP } from './client-command.js';
+import { humanDuration } from './duration.js';
+import { formatTable } from './table.js';
 
 const cmd = {
   usage: `usage: vpsfw bans [--json] [--control PATH]
 
 Lists the bans in force, soonest expiry first: the address or network, the time left, the
-offense count, the origin (agent, control, crowdsec, log, kernel) and why (CrowdSec's: the scenario).
-  --json           as JSON
+how-many-th ban of that address it is (escalation), where it came from (agent, control, log,
+crowdsec, kernel), who decided it and why (a CrowdSec ban: its scenario).
+  --json           as JSON (times as epoch milliseconds)
 ${CONTROL_HELP}`,
-  options: { ...controlOption, json: { type: 'boolean' } },
+  options: { ...controlOption, ...jsonOption },
 } as const;
 
 export default async function bans(argv: string[], io: Io): Promise<number> {
@@ -19,10 +22,9 @@ export default async function bans(argv: string[], io: Io): Promise<number> {
   if (values.json) return io.out(JSON.stringify(list, null, 2)), 0;
   if (list.length === 0) return io.out('no bans'), 0;
   const now = Date.now();
-  for (const b of list) {
-    // Where the ban came from, and why: CrowdSec's bans by their scenario.
-    const why = b.origin === 'crowdsec' ? (b.scenario ?? b.reason) : `${b.by}: ${b.reason}`;
-    io.out(`${b.address.padEnd(40)} ${String(Math.max(0, Math.round((b.until - now) / 1000))).padStart(8)}s left  #${b.offense}  ${(b.origin ?? 'agent').padEnd(8)}  ${why}`);
-  }
+  io.out(formatTable(['address', 'left', 'ban #', 'origin', 'by', 'reason'], list.map((b) => [b.address, humanDuration(b.until - now), String(b.offense), b.origin, b.by, why(b)])));
   return 0;
 }
+
+/** The reason, and the scenario when it says more (CrowdSec's decisions have the scenario for reason). */
+const why = (b: BanEntry) => (b.scenario === undefined || b.scenario === b.reason ? b.reason : `${b.reason} (${b.scenario})`);

@@ -2,8 +2,11 @@
 // (`vpsfw/synFlood`, `vpsfw/payload:<rule>`, ...), the source, the count and the time window, and
 // the decision itself with the ban's duration, so the LAPI stores it as given and every bouncer of
 // the fleet enforces it. Pure.
-import type { SinkEntry } from './ban-sink.js';
+import type { BanEntry } from '../bans/store.js';
 import type { LapiAlert } from './lapi-client.js';
+
+/** What an alert is made of: the ban as its `ban` event tells it. */
+export type ReportedBan = Pick<BanEntry, 'address' | 'since' | 'until' | 'reason' | 'by' | 'origin'>;
 
 /**
  * The origin of the decisions vpsfw sends: that of CrowdSec's own agents, which is what a machine
@@ -30,7 +33,7 @@ export interface AlertDetails {
   firstSeen?: number | undefined;
 }
 
-export function alertOf(ban: SinkEntry, version: string, details: AlertDetails = {}): LapiAlert {
+export function alertOf(ban: ReportedBan, version: string, details: AlertDetails = {}): LapiAlert {
   const scenario = scenarioOf(ban.by);
   const range = ban.address.includes('/');
   const scope = range ? 'Range' : 'Ip';

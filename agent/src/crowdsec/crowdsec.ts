@@ -1,21 +1,26 @@
 // The agent's CrowdSec side, as the daemon sees it: made from the policy's `crowdsec` section,
 // applied again at each reload (a part whose settings or secret changed is restarted; the rest
-// runs on), stopped with the agent. The bouncer half (follower.ts) and the machine half
-// (reporter.ts) are independent: either may be configured, fail or be refused alone, and neither
-// ever stops the agent from protecting with its own detectors.
+// runs on), stopped with the agent. The bouncer half (follower.ts) hands the ban store CrowdSec's
+// decisions; the machine half (reporter.ts) hears every `ban` event of the bus, whoever made the
+// ban (detectors, rate limits, payload rules, `vpsfw ban`, log sources), and reports it. They are
+// independent: either may be configured, fail or be refused alone, and neither ever stops the
+// agent from protecting with its own detectors.
+import { BAN_ORIGINS, type BanOrigin } from '../bans/store.js';
+import type { AgentEvent, EventBus } from '../events/bus.js';
 import type { CrowdsecSettings } from '../policy/schema.js';
-import type { BanSink, SinkEntry } from './ban-sink.js';
-import type { AlertDetails } from './alert.js';
-import type { EventLog } from './event-log.js';
-import { DecisionFollower, type FollowerStatus } from './follower.js';
+import { parseDuration } from '../policy/units.js';
+import type { ReportedBan } from './alert.js';
+import { DecisionFollower, type BanSink, type FollowerStatus } from './follower.js';
 import { LapiClient } from './lapi-client.js';
 import { AlertReporter, type ReporterStatus } from './reporter.js';
 import { readSecret } from './secret.js';
 
 export interface CrowdsecDeps {
-  sink: BanSink;
-  log: EventLog;
+  bans: BanSink;
+  events: EventBus;
   version: string;
+  /** True while the agent only judges (audit mode): the bans it makes then are not reported. */
+  audit: () => boolean;
   now?: () => number;
 }
 
@@ -32,11 +37,15 @@ interface Running<T> {
 
 export class Crowdsec {
   readonly #d: CrowdsecDeps;
+  readonly #now: () => number;
+  readonly #unsubscribe: () => void;
   #follower: Running<DecisionFollower> | null = null;
   #reporter: Running<AlertReporter> | null = null;
 
   constructor(deps: CrowdsecDeps) {
     this.#d = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#unsubscribe = deps.events.on((e) => this.#heard(e));
   }
 
   /** Starts, restarts or stops each half for these settings (undefined: CrowdSec is off). */
@@ -45,19 +54,29 @@ export class Crowdsec {
     await this.#applyReporter(settings);
   }
 
-  /** A ban the agent made: reported if a machine is configured (CrowdSec's own bans never are). */
-  report(ban: SinkEntry, details?: AlertDetails): void {
-    this.#reporter?.part.report(ban, details);
-  }
-
+  /** Null when the policy has no `crowdsec` section (or neither half could start). */
   status(): CrowdsecStatus | null {
     if (!this.#follower && !this.#reporter) return null;
     return { bouncer: this.#follower?.part.status() ?? null, machine: this.#reporter?.part.status() ?? null };
   }
 
   async stop(): Promise<void> {
+    this.#unsubscribe();
     await this.apply(undefined);
   }
+
+  /**
+   * A ban, reported if a machine is configured: the reporter skips CrowdSec's own and the
+   * kernel's (no echo). A `would-ban` (audit mode's) is not a ban, nor is any ban made while the
+   * agent audits (a log source's, a manual one).
+   */
+  #heard(e: AgentEvent): void {
+    if (e.event !== 'ban' || this.#reporter === null || this.#d.audit()) return;
+    const ban = reportedBan(e, this.#now());
+    if (ban !== null) this.#reporter.part.report(ban);
+  }
+
+  readonly #emit = (e: AgentEvent) => this.#d.events.emit(e);
 
   #client(s: CrowdsecSettings): LapiClient {
     return new LapiClient({ url: s.url, timeoutMs: s.timeout, userAgent: `vpsfw/${this.#d.version}` });
@@ -68,7 +87,7 @@ export class Crowdsec {
       return await readSecret(field, path);
     } catch (err) {
       // The old part (if any) keeps running: a reload never loses what works for a file that does not.
-      this.#d.log.error({ event: 'crowdsec-error', code: (err as { code?: string }).code, err: (err as Error).message }, (err as Error).message);
+      this.#d.events.emit({ event: 'crowdsec-error', level: 'error', msg: (err as Error).message, code: (err as { code?: string }).code, err: (err as Error).message });
       return null;
     }
   }
@@ -85,7 +104,7 @@ export class Crowdsec {
     const signature = JSON.stringify([s.url, s.timeout, s.pollInterval, s.backoffMax, keyFile, apiKey]);
     if (this.#follower?.signature === signature) return;
     await this.#follower?.part.stop();
-    const part = new DecisionFollower({ client: this.#client(s), apiKey, keyFile, sink: this.#d.sink, log: this.#d.log, now: this.#d.now ?? Date.now }, { pollMs: s.pollInterval, backoffMaxMs: s.backoffMax });
+    const part = new DecisionFollower({ client: this.#client(s), apiKey, keyFile, sink: this.#d.bans, emit: this.#emit, now: this.#now }, { pollMs: s.pollInterval, backoffMaxMs: s.backoffMax });
     this.#follower = { signature, part };
     part.start();
   }
@@ -104,11 +123,25 @@ export class Crowdsec {
     const old = this.#reporter?.part;
     await old?.stop();
     const part = new AlertReporter(
-      { client: this.#client(s), login: machine.login, password, passwordFile: machine.passwordFile, version: this.#d.version, log: this.#d.log, now: this.#d.now ?? Date.now },
+      { client: this.#client(s), login: machine.login, password, passwordFile: machine.passwordFile, version: this.#d.version, emit: this.#emit, now: this.#now },
       { backlog: s.reportBacklog, retryMs: s.pollInterval, backoffMaxMs: s.backoffMax },
     );
     // What the old one could not send yet goes with the new one.
     if (old) part.adopt(old.backlog());
     this.#reporter = { signature, part };
   }
+}
+
+/**
+ * The ban a `ban` event tells of (bans/events.ts: the address, who and why, its end and length),
+ * or null if the event does not hold one.
+ */
+export function reportedBan(e: AgentEvent, now: number): ReportedBan | null {
+  const { address, by, origin, reason, until, duration } = e;
+  if (typeof address !== 'string' || typeof by !== 'string' || typeof reason !== 'string' || typeof until !== 'string') return null;
+  if (!BAN_ORIGINS.includes(origin as BanOrigin)) return null;
+  const end = Date.parse(until);
+  if (!Number.isFinite(end)) return null;
+  const ms = typeof duration === 'string' ? parseDuration(duration) : null;
+  return { address, by, origin: origin as BanOrigin, reason, since: ms === null ? now : end - ms, until: end };
 }

@@ -3,9 +3,8 @@
 // as the LAPI does). Everything else (captcha, throttle, a username or country scope) is not the
 // firewall's to carry out and is ignored, with the kind named so it can be logged once.
 import { isIP } from 'node:net';
+import { parseTarget, targetText } from '../bans/target.js';
 import { canonicalAddress } from '../packet/address.js';
-import { parseCidr } from '../policy/units.js';
-import { networkOf } from './network.js';
 
 /** A decision as the stream carries it (`models.Decision`); fields unchecked until read. */
 export interface LapiDecision {
@@ -55,14 +54,14 @@ const str = (v: unknown) => (typeof v === 'string' ? v : '');
 /** Dotted IPv4 without leading zeros: already the form packets print, nothing to make. */
 const CANONICAL_V4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
-/** The target a decision names, in the form the ban store keys it by; null if it names none. */
+/**
+ * The target a decision names, as the ban store prints it (a range as its network, host bits
+ * cleared; a range of one address as that address); null if it names none.
+ */
 export function targetOf(scope: string, value: string): string | null {
   if (scope === 'ip') return CANONICAL_V4.test(value) ? value : isIP(value) !== 0 ? canonicalAddress(value) : null;
-  const c = parseCidr(value);
-  if (c === null) return null;
-  // A range of one address is that address: banned in the address set, as a single ban is.
-  if (c.prefix === (c.family === 4 ? 32 : 128)) return canonicalAddress(c.address);
-  return networkOf(c);
+  const t = parseTarget(value);
+  return t === null ? null : targetText(t);
 }
 
 export function mapDecision(d: LapiDecision): Mapped {

@@ -6,12 +6,15 @@
 // goes in batches, each in the kernel before the one after next is applied, with the event loop
 // free in between.
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { formatDuration } from '../policy/units.js';
-import type { BanSink } from './ban-sink.js';
+import { banEvent } from '../bans/events.js';
+import type { BanStore } from '../bans/store.js';
+import type { AgentEvent } from '../events/bus.js';
 import { mapDecision } from './decision.js';
-import type { EventLog } from './event-log.js';
 import { LapiError, type LapiClient } from './lapi-client.js';
 import type { StreamedDecision } from './stream-parser.js';
+
+/** What the follower asks of the ban store (unit tests give a fake). */
+export type BanSink = Pick<BanStore, 'ban' | 'unban' | 'flushed'>;
 
 export interface FollowerSettings {
   pollMs: number;
@@ -26,7 +29,7 @@ export interface FollowerDeps {
   /** Where the key came from, for the error that says it is wrong. */
   keyFile: string;
   sink: BanSink;
-  log: EventLog;
+  emit: (e: AgentEvent) => void;
   now: () => number;
   /** Waits, or rejects when the signal aborts; replaced by tests. */
   delay?: (ms: number, signal: AbortSignal) => Promise<unknown>;
@@ -120,37 +123,41 @@ export class DecisionFollower {
     const counts = zero();
     let sinceFlush = 0;
     // The kernel writes one batch while the next is parsed and applied: at most two are waiting.
-    let writing: Promise<void> = Promise.resolve();
+    let writing: Promise<unknown> = Promise.resolve();
+    // Lifts go to the kernel in the store's batches too: each resolves once written.
+    let lifts: Promise<void>[] = [];
     for await (const items of this.#d.client.decisionsStream(this.#d.apiKey, full, signal)) {
       // Each piece of the answer is applied as it is parsed: its decisions die young, and a bulk
       // load leaves the collector little to do.
       for (const item of items) {
         const lifting = this.#apply(item, full, counts);
-        if (lifting) await lifting;
+        if (lifting) lifts.push(lifting);
       }
       sinceFlush += items.length;
       if (sinceFlush < this.#settings.batch) continue;
       sinceFlush = 0;
       // The batch before this one into the kernel, and a turn of the event loop for the packets.
       await writing;
-      writing = this.#d.sink.flushed();
+      writing = Promise.all([this.#d.sink.flushed(), ...lifts]);
+      lifts = [];
       // Awaited at the next batch, or at the end: a failure surfaces there, never unobserved.
       writing.catch(() => undefined);
       await nextTurn();
     }
     await writing;
+    await Promise.all(lifts);
     await this.#d.sink.flushed();
     this.#pulls++;
     this.#lastPullAt = this.#d.now();
     this.#state = 'ok';
     if (this.#downSince !== null) {
-      this.#d.log.info({ event: 'crowdsec-reachable', role: 'bouncer', url: this.#d.client.url, downForMs: this.#lastPullAt - this.#downSince, failures: this.#failures }, 'CrowdSec LAPI reachable again: decisions followed');
+      this.#d.emit({ event: 'crowdsec-reachable', level: 'info', msg: 'CrowdSec LAPI reachable again: decisions followed', role: 'bouncer', url: this.#d.client.url, downForMs: this.#lastPullAt - this.#downSince, failures: this.#failures });
       this.#downSince = null;
       this.#loggedFailure = '';
     }
     // A full pull says what it did in one line (a hundred thousand decisions are not a hundred
     // thousand lines); a delta has said it ban by ban.
-    if (full) this.#d.log.info({ event: 'crowdsec-sync', full, ...counts, durationMs: this.#lastPullAt - started }, `CrowdSec decisions loaded: ${counts.banned} banned, ${counts.lifted} lifted`);
+    if (full) this.#d.emit({ event: 'crowdsec-sync', level: 'info', msg: `CrowdSec decisions loaded: ${counts.banned} banned, ${counts.lifted} lifted`, full, ...counts, durationMs: this.#lastPullAt - started });
   }
 
   #count(counts: SyncCounts, k: keyof SyncCounts): void {
@@ -160,13 +167,13 @@ export class DecisionFollower {
 
   /** Applies one decision; a lift (which waits for the kernel) is the one case that returns a promise. */
   #apply({ list, decision }: StreamedDecision, full: boolean, counts: SyncCounts): Promise<void> | undefined {
-    const { sink, log } = this.#d;
+    const { sink, emit } = this.#d;
     const m = mapDecision(decision);
     if (m.kind === 'ignored') {
       this.#count(counts, 'ignored');
       if (!this.#ignoredKinds.has(m.what) && this.#ignoredKinds.size < MAX_IGNORED_KINDS) {
         this.#ignoredKinds.add(m.what);
-        log.info({ event: 'crowdsec-ignored', what: m.what, value: m.value }, `CrowdSec decisions with ${m.what} are not enforced (logged once)`);
+        emit({ event: 'crowdsec-ignored', level: 'info', msg: `CrowdSec decisions with ${m.what} are not enforced (logged once)`, what: m.what, value: m.value });
       }
       return undefined;
     }
@@ -174,21 +181,22 @@ export class DecisionFollower {
       return sink.unban(m.target, { origin: 'crowdsec' }).then((lifted) => {
         if (!lifted) return;
         this.#count(counts, 'lifted');
-        if (!full) log.warn({ event: 'unban', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario }, `unban ${m.target}`);
+        if (!full) emit({ event: 'unban', level: 'warn', msg: `unban ${m.target}`, address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario });
       });
     }
-    if (list !== 'new' || m.remainingMs <= 0) return undefined;
-    // What the decision has left, not rounded up: a ban of our own that CrowdSec echoes back is
-    // never lengthened by its echo (the store lengthens, never shortens).
-    const r = sink.ban({ target: m.target, durationMs: Math.floor(m.remainingMs), reason: m.scenario, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, escalate: false });
+    // What the decision has left in whole seconds (the kernel's unit), rounded down: a ban of our
+    // own that CrowdSec echoes back is never lengthened by its echo (the store lengthens, never
+    // shortens).
+    const durationMs = Math.floor(m.remainingMs / 1000) * 1000;
+    if (list !== 'new' || durationMs <= 0) return undefined;
+    const r = sink.ban({ target: m.target, durationMs, reason: m.scenario, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, escalate: false });
     if (r.kind === 'banned') {
       this.#count(counts, 'banned');
-      const duration = formatDuration(Math.max(1000, Math.round((r.entry.until - r.entry.since) / 1000) * 1000));
-      if (!full) log.warn({ event: 'ban', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, reason: r.entry.reason, duration, until: new Date(r.entry.until).toISOString() }, `ban ${m.target}`);
+      if (!full) emit(banEvent(r.entry));
     } else if (r.kind === 'already') this.#count(counts, 'already');
     else {
       this.#count(counts, r.kind === 'allowlisted' ? 'allowlisted' : 'refused');
-      if (!full) log.info({ event: 'ban-refused', address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, why: r.kind === 'allowlisted' ? 'allowlisted' : r.reason }, `not banned: ${m.target}`);
+      if (!full) emit({ event: 'ban-refused', level: 'info', msg: `not banned: ${m.target}`, address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, why: r.kind === 'allowlisted' ? 'allowlisted' : r.reason });
     }
     return undefined;
   }
@@ -205,15 +213,29 @@ export class DecisionFollower {
     this.#loggedFailure = kind;
     const message = err instanceof Error ? err.message : String(err);
     if (auth) {
-      this.#d.log.error(
-        { event: 'crowdsec-auth-failed', role: 'bouncer', url: this.#d.client.url, keyFile: this.#d.keyFile, code: (err as LapiError).code, status: (err as LapiError).status, err: message, retryInMs },
-        `CrowdSec LAPI refused the bouncer key in ${this.#d.keyFile} (${message}): register this agent (cscli bouncers add NAME) and put the key in that file. Decisions are not followed meanwhile; the agent's own detectors and its bans stay in force`,
-      );
+      this.#d.emit({
+        event: 'crowdsec-auth-failed',
+        level: 'error',
+        msg: `CrowdSec LAPI refused the bouncer key in ${this.#d.keyFile} (${message}): register this agent (cscli bouncers add NAME) and put the key in that file. Decisions are not followed meanwhile; the agent's own detectors and its bans stay in force`,
+        role: 'bouncer',
+        url: this.#d.client.url,
+        keyFile: this.#d.keyFile,
+        code: (err as LapiError).code,
+        status: (err as LapiError).status,
+        err: message,
+        retryInMs,
+      });
     } else {
-      this.#d.log.warn(
-        { event: 'crowdsec-unreachable', role: 'bouncer', url: this.#d.client.url, code: err instanceof LapiError ? err.code : undefined, err: message, retryInMs },
-        `CrowdSec LAPI unreachable (${message}): the bans in force stay; retrying (logged once until it is back)`,
-      );
+      this.#d.emit({
+        event: 'crowdsec-unreachable',
+        level: 'warn',
+        msg: `CrowdSec LAPI unreachable (${message}): the bans in force stay; retrying (logged once until it is back)`,
+        role: 'bouncer',
+        url: this.#d.client.url,
+        code: err instanceof LapiError ? err.code : undefined,
+        err: message,
+        retryInMs,
+      });
     }
   }
 }

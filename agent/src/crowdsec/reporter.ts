@@ -1,13 +1,13 @@
 // vpsfw as a CrowdSec machine: every ban the agent makes itself goes to the LAPI as an alert with
-// its decision. `report` only queues (judging never waits for the network); a sender logs in
+// its decision (crowdsec.ts hands it each `ban` event of the bus). `report` only queues (judging
+// never waits for the network); a sender logs in
 // (a JWT, renewed before it runs out and whenever the LAPI says it has), sends the queue in
 // batches, and while the LAPI cannot take them keeps a bounded backlog (the oldest dropped and
 // counted), retrying with a doubling wait, logged once per outage. Bans that came from CrowdSec
 // are never sent back: every agent of the fleet would echo every decision forever.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { alertOf, SCENARIOS, type AlertDetails } from './alert.js';
-import type { SinkEntry } from './ban-sink.js';
-import type { EventLog } from './event-log.js';
+import type { AgentEvent } from '../events/bus.js';
+import { alertOf, SCENARIOS, type AlertDetails, type ReportedBan } from './alert.js';
 import { LapiError, type LapiClient } from './lapi-client.js';
 
 export interface ReporterSettings {
@@ -23,7 +23,7 @@ export interface ReporterDeps {
   password: string;
   passwordFile: string;
   version: string;
-  log: EventLog;
+  emit: (e: AgentEvent) => void;
   now: () => number;
   delay?: (ms: number, signal: AbortSignal) => Promise<unknown>;
 }
@@ -40,7 +40,7 @@ export interface ReporterStatus {
   failures: number;
 }
 
-type Queued = { ban: SinkEntry; details: AlertDetails };
+type Queued = { ban: ReportedBan; details: AlertDetails };
 
 /** Alerts per POST. */
 const BATCH = 50;
@@ -69,7 +69,7 @@ export class AlertReporter {
   }
 
   /** Queues a ban for the LAPI, unless CrowdSec made it; never waits. */
-  report(ban: SinkEntry, details: AlertDetails = {}): void {
+  report(ban: ReportedBan, details: AlertDetails = {}): void {
     if (ban.origin === 'crowdsec' || ban.origin === 'kernel') {
       this.#skipped++;
       return;
@@ -104,7 +104,7 @@ export class AlertReporter {
     this.#dropped += over;
     if (this.#loggedDrop) return;
     this.#loggedDrop = true;
-    this.#d.log.warn({ event: 'crowdsec-alerts-dropped', backlog: this.#settings.backlog }, `CrowdSec alert backlog full (${this.#settings.backlog}): the oldest are dropped (counted in status; logged once until the LAPI takes alerts again)`);
+    this.#d.emit({ event: 'crowdsec-alerts-dropped', level: 'warn', msg: `CrowdSec alert backlog full (${this.#settings.backlog}): the oldest are dropped (counted in status; logged once until the LAPI takes alerts again)`, backlog: this.#settings.backlog });
   }
 
   async #send(): Promise<void> {
@@ -154,7 +154,7 @@ export class AlertReporter {
   #recovered(): void {
     this.#state = 'ok';
     if (this.#downSince === null) return;
-    this.#d.log.info({ event: 'crowdsec-reachable', role: 'machine', url: this.#d.client.url, downForMs: this.#d.now() - this.#downSince, queued: this.#queue.length, dropped: this.#dropped }, 'CrowdSec LAPI reachable again: alerts sent');
+    this.#d.emit({ event: 'crowdsec-reachable', level: 'info', msg: 'CrowdSec LAPI reachable again: alerts sent', role: 'machine', url: this.#d.client.url, downForMs: this.#d.now() - this.#downSince, queued: this.#queue.length, dropped: this.#dropped });
     this.#downSince = null;
     this.#loggedFailure = '';
     this.#loggedDrop = false;
@@ -170,15 +170,30 @@ export class AlertReporter {
     this.#loggedFailure = kind;
     const message = err instanceof Error ? err.message : String(err);
     if (auth) {
-      this.#d.log.error(
-        { event: 'crowdsec-auth-failed', role: 'machine', url: this.#d.client.url, login: this.#d.login, passwordFile: this.#d.passwordFile, status: (err as LapiError).status, err: message, retryInMs },
-        `CrowdSec LAPI refused machine ${this.#d.login} with the password in ${this.#d.passwordFile} (${message}): register it (cscli machines add ${this.#d.login} --password ...) and put the password in that file. Bans are queued meanwhile`,
-      );
+      this.#d.emit({
+        event: 'crowdsec-auth-failed',
+        level: 'error',
+        msg: `CrowdSec LAPI refused machine ${this.#d.login} with the password in ${this.#d.passwordFile} (${message}): register it (cscli machines add ${this.#d.login} --password ...) and put the password in that file. Bans are queued meanwhile`,
+        role: 'machine',
+        url: this.#d.client.url,
+        login: this.#d.login,
+        passwordFile: this.#d.passwordFile,
+        status: (err as LapiError).status,
+        err: message,
+        retryInMs,
+      });
     } else {
-      this.#d.log.warn(
-        { event: 'crowdsec-unreachable', role: 'machine', url: this.#d.client.url, code: err instanceof LapiError ? err.code : undefined, err: message, retryInMs, queued: this.#queue.length },
-        `CrowdSec LAPI cannot take alerts (${message}): queued, retrying (logged once until it is back)`,
-      );
+      this.#d.emit({
+        event: 'crowdsec-unreachable',
+        level: 'warn',
+        msg: `CrowdSec LAPI cannot take alerts (${message}): queued, retrying (logged once until it is back)`,
+        role: 'machine',
+        url: this.#d.client.url,
+        code: err instanceof LapiError ? err.code : undefined,
+        err: message,
+        retryInMs,
+        queued: this.#queue.length,
+      });
     }
   }
 }

@@ -1,16 +1,20 @@
 // The CrowdSec side as the daemon drives it: started from the policy, applied again at a reload
 // (kept when nothing changed, restarted when the settings or the secret did, stopped when the
-// section goes), secrets from files with errors that name the field and the path, and a report
-// reaching the machine half only.
+// section goes), secrets from files with errors that name the field and the path, and the `ban`
+// events of the bus reported by the machine half: every origin but CrowdSec's and the kernel's,
+// never a would-ban, nothing while the agent audits.
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Crowdsec } from '../../../agent/src/crowdsec/crowdsec.js';
+import { banEvent } from '../../../agent/src/bans/events.js';
+import type { BanEntry } from '../../../agent/src/bans/store.js';
+import { Crowdsec, reportedBan } from '../../../agent/src/crowdsec/crowdsec.js';
+import { EventBus } from '../../../agent/src/events/bus.js';
 import type { CrowdsecSettings } from '../../../agent/src/policy/schema.js';
-import { eventually, FakeSink, recordingLog } from './fakes.js';
+import { eventually, FakeSink } from './fakes.js';
 
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'vpsfw-cs-unit-'));
@@ -30,8 +34,14 @@ async function setup() {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => new Promise((r) => server.close(r)));
   const lapi = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const log = recordingLog();
-  const cs = new Crowdsec({ sink: new FakeSink(), log, version: '0.1.0' });
+  const events = new EventBus((err) => {
+    throw err;
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  events.on((e) => void lines.push(e));
+  const log = { of: (event: string) => lines.filter((l) => l.event === event) };
+  let audit = false;
+  const cs = new Crowdsec({ bans: new FakeSink(), events, version: '0.1.0', audit: () => audit });
   t.teardown(() => cs.stop());
   const file = (name: string, text: string) => {
     writeFileSync(join(dir, name), text);
@@ -39,7 +49,7 @@ async function setup() {
   };
   const settings = (o: Partial<CrowdsecSettings> = {}): CrowdsecSettings => ({ url: lapi, pollInterval: 10_000, backoffMax: 60_000, timeout: 5000, reportBacklog: 10, ...o });
   const startups = () => requests.filter((r) => r.url.includes('startup=true')).length;
-  return { cs, log, file, settings, requests, startups };
+  return { cs, log, events, file, settings, requests, startups, setAudit: (on: boolean) => (audit = on) };
 }
 
 t.test('start, reload unchanged, reload with a new key, stop', async (t) => {
@@ -76,13 +86,40 @@ t.test('secrets: a missing or empty file is an error naming the field and the pa
   t.match(log.of('crowdsec-error')[2], { err: 'crowdsec.machine.passwordFile: cannot read /nonexistent/pw (ENOENT)' });
 });
 
-t.test('reports go to the machine: logged in with the password from its file', async (t) => {
-  const { cs, file, settings, requests } = await setup();
+const entry = (address: string, o: Partial<BanEntry> = {}): BanEntry => ({ address, family: 4, since: Date.now(), until: Date.now() + 600_000, reason: 'SYN rate', by: 'detector:synFlood', origin: 'agent', offense: 1, ...o });
+
+t.test("the bus's ban events go to the machine: logged in with the password from its file", async (t) => {
+  const { cs, events, file, settings, requests } = await setup();
   await cs.apply(settings({ machine: { login: 'web1', passwordFile: file('pw', 'secret-pw') } }));
-  cs.report({ address: '192.0.2.2', since: Date.now(), until: Date.now() + 600_000, reason: 'SYN rate', by: 'detector:synFlood', origin: 'agent' });
+  events.emit(banEvent(entry('192.0.2.2')));
   await eventually('the alert', () => requests.some((r) => r.url === '/v1/alerts'));
   t.match(JSON.parse(requests.find((r) => r.url === '/v1/watchers/login')!.body), { machine_id: 'web1', password: 'secret-pw' });
-  t.match(JSON.parse(requests.find((r) => r.url === '/v1/alerts')!.body), [{ scenario: 'vpsfw/synFlood', source: { ip: '192.0.2.2' } }]);
+  t.match(JSON.parse(requests.find((r) => r.url === '/v1/alerts')!.body), [{ scenario: 'vpsfw/synFlood', source: { ip: '192.0.2.2' }, decisions: [{ duration: '600s' }] }]);
   t.notOk(requests.some((r) => r.url.includes('decisions')), 'no bouncer key: no decisions pulled');
   t.match(cs.status(), { bouncer: null, machine: { login: 'web1' } });
+});
+
+t.test('every source of bans is reported; CrowdSec and kernel bans, would-bans and bans made in audit mode are not', async (t) => {
+  const { cs, events, file, settings, requests, setAudit } = await setup();
+  await cs.apply(settings({ machine: { login: 'web1', passwordFile: file('pw', 'pw') } }));
+  events.emit(banEvent(entry('192.0.2.1', { by: 'ratelimit:ssh' })));
+  events.emit(banEvent(entry('192.0.2.2', { by: 'control', origin: 'control', reason: 'manual' })));
+  events.emit(banEvent(entry('192.0.2.3', { by: 'log:sshd', origin: 'log', reason: '5 failures' })));
+  events.emit(banEvent(entry('192.0.2.4', { by: 'crowdsec', origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf' })));
+  events.emit(banEvent(entry('192.0.2.5', { by: 'kernel', origin: 'kernel' })));
+  events.emit({ ...banEvent(entry('192.0.2.6')), event: 'would-ban', msg: 'would ban 192.0.2.6' });
+  setAudit(true);
+  events.emit(banEvent(entry('192.0.2.7', { by: 'log:sshd', origin: 'log' })));
+  setAudit(false);
+  await eventually('three alerts sent', () => cs.status()?.machine?.sent === 3);
+  const sent = requests.filter((r) => r.url === '/v1/alerts').flatMap((r) => (JSON.parse(r.body) as Array<{ scenario: string; source: { ip: string } }>).map((a) => [a.source.ip, a.scenario]));
+  t.same(sent, [['192.0.2.1', 'vpsfw/ratelimit:ssh'], ['192.0.2.2', 'vpsfw/manual'], ['192.0.2.3', 'vpsfw/log:sshd']]);
+  t.match(cs.status(), { machine: { sent: 3, skipped: 2, queued: 0 } }, "CrowdSec's and the kernel's counted as skipped");
+});
+
+t.test('a ban event read back as the ban it tells of', async (t) => {
+  const e = entry('198.51.100.0/24', { since: 1_000_000, until: 1_000_000 + 5_400_000, origin: 'control', by: 'control', reason: 'abuse' });
+  t.same(reportedBan(banEvent(e), 0), { address: '198.51.100.0/24', by: 'control', origin: 'control', reason: 'abuse', since: 1_000_000, until: 1_000_000 + 5_400_000 });
+  t.equal(reportedBan({ event: 'ban', level: 'warn', msg: 'x', address: '192.0.2.1' }, 0), null, 'not a ban event of bans/events.ts');
+  t.equal(reportedBan({ ...banEvent(e), origin: 'elsewhere' }, 0), null, 'an origin the store does not know');
 });

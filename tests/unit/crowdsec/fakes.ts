@@ -1,11 +1,13 @@
 // Fakes for the CrowdSec units: a ban sink with the store's rules for CrowdSec (the allowlist
-// wins, a ban is never shortened, only CrowdSec's own bans are lifted for it), a recording event
-// log, and a delay the test releases by hand (so waits are counted, never slept).
-import type { BanOrigin, BanRequest, BanResult, BanSink, SinkEntry } from '../../../agent/src/crowdsec/ban-sink.js';
-import type { EventLog } from '../../../agent/src/crowdsec/event-log.js';
+// wins, a ban is never shortened, only CrowdSec's own bans are lifted for it; the store's own
+// tests hold it to them), a recording event emitter, and a delay the test releases by hand (so
+// waits are counted, never slept).
+import type { BanEntry, BanOrigin, BanRequest, BanResult } from '../../../agent/src/bans/store.js';
+import type { AgentEvent } from '../../../agent/src/events/bus.js';
+import type { BanSink } from '../../../agent/src/crowdsec/follower.js';
 
 export class FakeSink implements BanSink {
-  readonly bans = new Map<string, SinkEntry>();
+  readonly bans = new Map<string, BanEntry>();
   flushes = 0;
   constructor(readonly allowlisted: Set<string> = new Set(), readonly now = () => 1_000_000) {}
   ban(req: BanRequest): BanResult {
@@ -14,13 +16,13 @@ export class FakeSink implements BanSink {
     const old = this.bans.get(req.target);
     const until = this.now() + (req.durationMs ?? 3_600_000);
     if (old && old.until >= until) return { kind: 'already', entry: old };
-    const entry = { address: req.target, since: this.now(), until, reason: req.reason, by: req.by, origin: req.origin, scenario: req.scenario };
+    const entry: BanEntry = { address: req.target, family: req.target.includes(':') ? 6 : 4, since: this.now(), until, reason: req.reason, by: req.by, origin: req.origin, offense: 1, ...(req.scenario === undefined ? {} : { scenario: req.scenario }) };
     this.bans.set(req.target, entry);
     return { kind: 'banned', entry };
   }
-  async unban(target: string, only: { origin: BanOrigin }): Promise<boolean> {
+  async unban(target: string, only?: { origin: BanOrigin }): Promise<boolean> {
     const old = this.bans.get(target);
-    if (!old || old.origin !== only.origin) return false;
+    if (!old || (only && old.origin !== only.origin)) return false;
     this.bans.delete(target);
     return true;
   }
@@ -29,12 +31,9 @@ export class FakeSink implements BanSink {
   }
 }
 
-export type Logged = { level: 'info' | 'warn' | 'error'; event: string; msg: string; [k: string]: unknown };
-
-export function recordingLog(): EventLog & { lines: Logged[]; of(event: string): Logged[] } {
-  const lines: Logged[] = [];
-  const at = (level: Logged['level']) => (fields: { event: string }, msg: string) => void lines.push({ level, ...fields, msg });
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), of: (event) => lines.filter((l) => l.event === event) };
+export function recordingEvents(): { emit: (e: AgentEvent) => void; lines: AgentEvent[]; of(event: string): AgentEvent[] } {
+  const lines: AgentEvent[] = [];
+  return { lines, emit: (e) => void lines.push(e), of: (event) => lines.filter((l) => l.event === event) };
 }
 
 /** A delay released by the test: `waits` has each requested length; `next()` ends the oldest. */

@@ -6,7 +6,7 @@ import t from 'tap';
 import type { StreamedDecision } from '../../../agent/src/crowdsec/stream-parser.js';
 import { DecisionFollower } from '../../../agent/src/crowdsec/follower.js';
 import { LapiError } from '../../../agent/src/crowdsec/lapi-client.js';
-import { eventually, FakeSink, manualDelay, recordingLog } from './fakes.js';
+import { eventually, FakeSink, manualDelay, recordingEvents } from './fakes.js';
 
 type Answer = StreamedDecision[] | LapiError;
 const dec = (list: string, value: string, o: object = {}): StreamedDecision => ({ list, decision: { id: 1, origin: 'cscli', type: 'ban', scope: value.includes('/') ? 'Range' : 'Ip', value, duration: '1h0m0.9s', scenario: 'crowdsecurity/ssh-bf', ...o } });
@@ -25,9 +25,9 @@ function setup(answers: Answer[], opts: { allowlisted?: string[]; batch?: number
     },
   };
   const sink = new FakeSink(new Set(opts.allowlisted ?? []));
-  const log = recordingLog();
+  const log = recordingEvents();
   const d = manualDelay();
-  const f = new DecisionFollower({ client, apiKey: 'k', keyFile: '/etc/vpsfw/key', sink, log, now: () => 1_000_000, delay: d.delay }, { pollMs: 10_000, backoffMaxMs: 60_000, ...(opts.batch ? { batch: opts.batch } : {}) });
+  const f = new DecisionFollower({ client, apiKey: 'k', keyFile: '/etc/vpsfw/key', sink, emit: log.emit, now: () => 1_000_000, delay: d.delay }, { pollMs: 10_000, backoffMaxMs: 60_000, ...(opts.batch ? { batch: opts.batch } : {}) });
   t.teardown(() => f.stop());
   return { f, sink, log, d, calls };
 }
@@ -41,7 +41,7 @@ t.test('start-up pull, then deltas: bans, lifts, ignored kinds once', async (t) 
   await eventually('the first wait', () => d.waits.length === 1);
   t.same(calls, [true], 'the first pull is a full one');
   t.same([...sink.bans.keys()].sort(), ['192.0.2.7', '2001:db8::5', '203.0.113.0/24']);
-  t.match(sink.bans.get('192.0.2.7'), { origin: 'crowdsec', by: 'crowdsec', scenario: 'crowdsecurity/ssh-bf', until: 1_000_000 + 3_600_900 }, 'with what the decision has left, not rounded up');
+  t.match(sink.bans.get('192.0.2.7'), { origin: 'crowdsec', by: 'crowdsec', scenario: 'crowdsecurity/ssh-bf', until: 1_000_000 + 3_600_000 }, 'with what the decision has left, in whole seconds rounded down');
   t.match(log.of('crowdsec-sync'), [{ full: true, banned: 3, ignored: 1, lifted: 0 }], 'a full pull: one summary line');
   t.equal(log.of('ban').length, 0, 'not a line per ban');
   t.equal(d.waits[0], 10_000, 'then the poll interval');
@@ -50,14 +50,14 @@ t.test('start-up pull, then deltas: bans, lifts, ignored kinds once', async (t) 
   t.same(calls, [true, false], 'then deltas');
   t.notOk(sink.bans.has('192.0.2.7'), 'a deleted decision is lifted');
   t.match(log.of('unban'), [{ address: '192.0.2.7', origin: 'crowdsec' }], 'with an unban line');
-  t.match(log.of('ban'), [{ address: '198.51.100.3', origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf', duration: '3601s' }], 'a delta: a line per ban');
+  t.match(log.of('ban'), [{ address: '198.51.100.3', origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf', duration: '1h' }], 'a delta: a line per ban (the ban event of every origin)');
   t.equal(log.of('crowdsec-ignored').length, 1, 'captcha logged once over both pulls');
   t.match(f.status(), { state: 'ok', pulls: 2, decisions: { banned: 4, lifted: 1, ignored: 2 } });
 });
 
 t.test('a deleted decision never lifts a ban the agent made', async (t) => {
   const { f, sink, d } = setup([[], [dec('deleted', '192.0.2.7', { duration: '-1s' })]]);
-  sink.bans.set('192.0.2.7', { address: '192.0.2.7', since: 0, until: 9e12, reason: 'SYN rate', by: 'detector:synFlood', origin: 'agent' });
+  sink.bans.set('192.0.2.7', { address: '192.0.2.7', family: 4, since: 0, until: 9e12, reason: 'SYN rate', by: 'detector:synFlood', origin: 'agent', offense: 1 });
   f.start();
   await eventually('a wait', () => d.waits.length === 1);
   d.next();

@@ -3,14 +3,13 @@
 // JWT is reused, renewed and re-fetched when refused, and an outage keeps a bounded backlog,
 // logged once, sent in order when the LAPI is back; `report` never waits.
 import t from 'tap';
-import { alertOf, rfc3339, scenarioOf } from '../../../agent/src/crowdsec/alert.js';
-import type { SinkEntry } from '../../../agent/src/crowdsec/ban-sink.js';
+import { alertOf, rfc3339, scenarioOf, type ReportedBan } from '../../../agent/src/crowdsec/alert.js';
 import { LapiError, type LapiAlert } from '../../../agent/src/crowdsec/lapi-client.js';
 import { AlertReporter } from '../../../agent/src/crowdsec/reporter.js';
-import { eventually, manualDelay, recordingLog } from './fakes.js';
+import { eventually, manualDelay, recordingEvents } from './fakes.js';
 
 const T0 = Date.parse('2026-12-01T10:00:00.700Z');
-const ban = (address: string, o: Partial<SinkEntry> = {}): SinkEntry => ({ address, since: T0, until: T0 + 600_000, reason: 'SYN rate 52/s over 20/s', by: 'detector:synFlood', origin: 'agent', ...o });
+const ban = (address: string, o: Partial<ReportedBan> = {}): ReportedBan => ({ address, since: T0, until: T0 + 600_000, reason: 'SYN rate 52/s over 20/s', by: 'detector:synFlood', origin: 'agent', ...o });
 
 t.test('scenario names', async (t) => {
   t.equal(scenarioOf('detector:synFlood'), 'vpsfw/synFlood');
@@ -54,9 +53,9 @@ function setup(opts: { backlog?: number; push?: (alerts: readonly LapiAlert[], t
       return ids;
     },
   };
-  const log = recordingLog();
+  const log = recordingEvents();
   const d = manualDelay();
-  const r = new AlertReporter({ client, login: 'web1', password: 'pw', passwordFile: '/etc/vpsfw/pw', version: '0.1.0', log, now: () => now, delay: d.delay }, { backlog: opts.backlog ?? 100, retryMs: 10_000, backoffMaxMs: 60_000 });
+  const r = new AlertReporter({ client, login: 'web1', password: 'pw', passwordFile: '/etc/vpsfw/pw', version: '0.1.0', emit: log.emit, now: () => now, delay: d.delay }, { backlog: opts.backlog ?? 100, retryMs: 10_000, backoffMaxMs: 60_000 });
   t.teardown(() => r.stop());
   return { r, pushed, log, d, logins: () => logins, advance: (ms: number) => (now += ms) };
 }
@@ -64,7 +63,7 @@ function setup(opts: { backlog?: number; push?: (alerts: readonly LapiAlert[], t
 t.test("the agent's bans are sent; CrowdSec's and the kernel's are not", async (t) => {
   const { r, pushed, logins } = setup();
   r.report(ban('192.0.2.2'));
-  r.report(ban('192.0.2.3', { origin: 'crowdsec', by: 'crowdsec', scenario: 'vpsfw/synFlood' }));
+  r.report(ban('192.0.2.3', { origin: 'crowdsec', by: 'crowdsec' }));
   r.report(ban('192.0.2.4', { origin: 'kernel', by: 'kernel' }));
   r.report(ban('192.0.2.5', { origin: 'control', by: 'control', reason: 'manual' }));
   await eventually('sent', () => r.status().sent === 2);
