@@ -6,8 +6,11 @@
 //      10 ms; the first echo request left unanswered is the drop;
 //   2. the time from the process's start until 100,000 decisions are in the kernel, and the
 //      process's peak resident memory (VmHWM) by then (at most 15 minutes each); for vpsfw, the
-//      round trips of echo requests it judges meanwhile (its packet path during the load).
-// Usage: node --import=./node_modules/@tapjs/typescript/dist/esm/import.mjs tests/bench/crowdsec.ts [--samples N] [--decisions N]
+//      round trips of echo requests it judges meanwhile (its packet path during the load), and its
+//      peak again once its state file holds them all (the write after a load is part of it), over
+//      --runs fresh agents (the peak varies from run to run with the garbage collector's timing).
+// Usage: node --import=./node_modules/@tapjs/typescript/dist/esm/import.mjs tests/bench/crowdsec.ts
+//          [--samples N] [--decisions N] [--runs N] [--sections latency,vpsfw-load,bouncer-load]
 // Writes tests/bench/results/<date>T<hhmm>-crowdsec.json; docs/benchmarks.md quotes it.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,10 +22,14 @@ import { startAgent } from '../../agent/src/demo/agent-process.js';
 import { makeLab, type Lab } from '../../agent/src/demo/lab.js';
 import { startLapi, type Lapi } from '../lib/crowdsec.js';
 
-const { values: opt } = parseArgs({ options: { samples: { type: 'string', default: '3' }, decisions: { type: 'string', default: '100000' } } });
+const SECTIONS = ['latency', 'vpsfw-load', 'bouncer-load'];
+const { values: opt } = parseArgs({ options: { samples: { type: 'string', default: '3' }, decisions: { type: 'string', default: '100000' }, runs: { type: 'string', default: '3' }, sections: { type: 'string', default: SECTIONS.join(',') } } });
 const samples = Number(opt.samples);
 const decisions = Number(opt.decisions);
-if (!(samples >= 1 && samples <= 9) || !(decisions >= 1 && decisions <= 200_000)) throw new Error('--samples in 1..9, --decisions in 1..200000');
+const runs = Number(opt.runs);
+const sections = new Set(opt.sections.split(','));
+if (!(samples >= 1 && samples <= 9) || !(decisions >= 1 && decisions <= 200_000) || !(runs >= 1 && runs <= 9)) throw new Error('--samples in 1..9, --decisions in 1..200000, --runs in 1..9');
+for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`--sections: ${JSON.stringify(s)} is none of ${SECTIONS.join(', ')}`);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PING_INTERVAL_S = 0.01;
 /** How long each side may take to load the decisions; what it holds by then is its result. */
@@ -121,6 +128,21 @@ async function setCount(lab: Lab, set: string): Promise<number> {
   return Number(/Number of entries: (\d+)/.exec(r.stdout)?.[1] ?? 0);
 }
 
+/** Waits (bounded) until the agent's state file holds `n` bans; returns how many it holds. */
+async function savedBans(path: string, n: number): Promise<number> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    let held = 0;
+    try {
+      held = (readFileSync(path, 'utf8').match(/"type":"ban"/g) ?? []).length;
+    } catch {
+      // Not written yet.
+    }
+    if (held >= n || Date.now() > deadline) return held;
+    await sleep(200);
+  }
+}
+
 async function main() {
   const lapi = await startLapi();
   const labs: Lab[] = [];
@@ -168,8 +190,8 @@ async function main() {
       for (const c of cleanups.splice(0)) await c();
       return { pollS, ...out, vpsfwMedian: median(out.vpsfw), bouncerMedian: median(out.bouncer) };
     };
-    const latency = [await latencyAt(10, samples), await latencyAt(1, samples + 2)];
-    await lapi.cscli(['decisions', 'delete', '--all']);
+    const latency = sections.has('latency') ? [await latencyAt(10, samples), await latencyAt(1, samples + 2)] : null;
+    await lapi.cscli(['decisions', 'delete', '--all']).catch(() => undefined);
 
     // 2. 100,000 decisions loaded from the start.
     const file = join(lapi.dir, 'import.json');
@@ -178,39 +200,48 @@ async function main() {
     await lapi.cscli(['decisions', 'import', '-i', file]);
     process.stderr.write(`imported ${decisions} decisions in ${Date.now() - importStarted} ms\n`);
 
-    const vLoad = await lab();
-    const vStarted = Date.now();
-    const loader = await startAgent({ ns: vLoad.server, policy: policy(lapi, await keyFile('vpsfw-load')) });
-    cleanups.push(() => loader.stop());
-    // The packet path while it loads: echo requests are judged by the agent one by one, so their
-    // round trips say how long its event loop is held.
-    const echo = vLoad.spawn(vLoad.client.ns, 'ping', ['-n', '-i', '0.02', '-W', '1', vLoad.client.server4], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let echoOut = '';
-    echo.stdout!.on('data', (d) => (echoOut += d));
-    const sync = await loader.waitFor((e) => e.event === 'crowdsec-sync', LOAD_LIMIT_MS, 'the 100,000 decisions');
-    await stopChild(echo, 'SIGINT');
-    const rtts = [...echoOut.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
-    const sent = Number(/(\d+) packets transmitted/.exec(echoOut)?.[1] ?? 0);
-    const packetPath = { echoSent: sent, echoAnswered: rtts.length, rttMedianMs: median(rtts), rttMaxMs: Math.max(...rtts) };
-    const vpsfwLoad = { msFromStart: Date.now() - vStarted, pullMs: Number(sync.durationMs), banned: Number(sync.banned), inKernel: await setCount(vLoad, 'vpsfw-ban4'), peakRssMiB: mib(vmHwmKb(loader.child.pid!)), packetPath };
-    const status = JSON.parse((await loader.cli(['status', '--json'])).stdout) as { memory: { rss: number; heapUsed: number } };
-    Object.assign(vpsfwLoad, { rssAfterMiB: Math.round(status.memory.rss / 104857.6) / 10, heapUsedMiB: Math.round(status.memory.heapUsed / 104857.6) / 10 });
-    process.stderr.write(`vpsfw: ${JSON.stringify(vpsfwLoad)}\n`);
-    for (const c of cleanups.splice(0)) await c();
+    const vpsfwLoad = [];
+    for (let run = 0; sections.has('vpsfw-load') && run < runs; run++) {
+      const vLoad = await lab();
+      const vStarted = Date.now();
+      const loader = await startAgent({ ns: vLoad.server, policy: policy(lapi, await keyFile(`vpsfw-load-${run}`)) });
+      cleanups.push(() => loader.stop());
+      // The packet path while it loads: echo requests are judged by the agent one by one, so their
+      // round trips say how long its event loop is held.
+      const echo = vLoad.spawn(vLoad.client.ns, 'ping', ['-n', '-i', '0.02', '-W', '1', vLoad.client.server4], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let echoOut = '';
+      echo.stdout!.on('data', (d) => (echoOut += d));
+      const sync = await loader.waitFor((e) => e.event === 'crowdsec-sync', LOAD_LIMIT_MS, 'the 100,000 decisions');
+      const peakAtSyncMiB = mib(vmHwmKb(loader.child.pid!));
+      await stopChild(echo, 'SIGINT');
+      const rtts = [...echoOut.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+      const sent = Number(/(\d+) packets transmitted/.exec(echoOut)?.[1] ?? 0);
+      const packetPath = { echoSent: sent, echoAnswered: rtts.length, rttMedianMs: median(rtts), rttMaxMs: Math.max(...rtts) };
+      const inKernel = await setCount(vLoad, 'vpsfw-ban4');
+      const saved = await savedBans(join(loader.stateDir, 'bans.json'), decisions);
+      const status = JSON.parse((await loader.cli(['status', '--json'])).stdout) as { memory: { rss: number; heapUsed: number } };
+      const result = { msFromStart: Date.now() - vStarted, pullMs: Number(sync.durationMs), banned: Number(sync.banned), inKernel, saved, peakAtSyncMiB, peakRssMiB: mib(vmHwmKb(loader.child.pid!)), rssAfterMiB: Math.round(status.memory.rss / 104857.6) / 10, heapUsedMiB: Math.round(status.memory.heapUsed / 104857.6) / 10, packetPath };
+      process.stderr.write(`vpsfw, run ${run + 1}: ${JSON.stringify(result)}\n`);
+      vpsfwLoad.push(result);
+      for (const c of cleanups.splice(0)) await c();
+    }
 
-    const bLoad = await lab();
-    const b2 = await startBouncer(bLoad, lapi, await lapi.addBouncer('cfb-load'));
-    cleanups.push(async () => (await stopChild(b2.child), rmSync(b2.dir, { recursive: true, force: true })));
-    // Bounded: what it has loaded by then is the result.
-    const deadline = Date.now() + LOAD_LIMIT_MS;
-    let n = 0;
-    while ((n = await setCount(bLoad, 'crowdsec-blacklists')) < decisions && Date.now() < deadline) await sleep(50);
-    const bouncerLoad = { msFromStart: Date.now() - b2.started, inKernel: n, complete: n >= decisions, peakRssMiB: mib(vmHwmKb(b2.child.pid!)) };
-    process.stderr.write(`crowdsec-firewall-bouncer: ${JSON.stringify(bouncerLoad)}\n`);
-    for (const c of cleanups.splice(0)) await c();
+    let bouncerLoad = null;
+    if (sections.has('bouncer-load')) {
+      const bLoad = await lab();
+      const b2 = await startBouncer(bLoad, lapi, await lapi.addBouncer('cfb-load'));
+      cleanups.push(async () => (await stopChild(b2.child), rmSync(b2.dir, { recursive: true, force: true })));
+      // Bounded: what it has loaded by then is the result.
+      const deadline = Date.now() + LOAD_LIMIT_MS;
+      let n = 0;
+      while ((n = await setCount(bLoad, 'crowdsec-blacklists')) < decisions && Date.now() < deadline) await sleep(50);
+      bouncerLoad = { msFromStart: Date.now() - b2.started, inKernel: n, complete: n >= decisions, peakRssMiB: mib(vmHwmKb(b2.child.pid!)) };
+      process.stderr.write(`crowdsec-firewall-bouncer: ${JSON.stringify(bouncerLoad)}\n`);
+      for (const c of cleanups.splice(0)) await c();
+    }
 
     const commit = (await import('node:child_process')).execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const result = { date: new Date().toISOString(), commit, loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '), samples, decisions, latencyMs: latency, load: { vpsfw: vpsfwLoad, bouncer: bouncerLoad } };
+    const result = { date: new Date().toISOString(), commit, loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '), samples, decisions, runs, sections: [...sections], latencyMs: latency, load: { vpsfw: vpsfwLoad, bouncer: bouncerLoad } };
     const stamp = result.date.slice(0, 16).replace(/[-:]/g, '').replace(/^(\d{8})T/, (_, d) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}T`);
     writeFileSync(join(here, 'results', `${stamp}-${commit}-crowdsec.json`), JSON.stringify(result, null, 2) + '\n');
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

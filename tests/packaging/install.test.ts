@@ -51,7 +51,7 @@ t.test('install, verify, score, re-run, uninstall', async (t) => {
   t.equal(first.code, 0, first.out);
   const unitPath = join(root, 'etc/systemd/system/vpsfw.service');
   const unit = readFileSync(unitPath, 'utf8');
-  t.match(unit, /ExecStart=\S*node --max-semi-space-size=1 \/opt\/vpsfw\/bin\/vpsfw\.js run --policy \/etc\/vpsfw\/policy\.json/, 'with the flags of node-options.json');
+  t.match(unit, /ExecStart=\S*node --max-semi-space-size=1 --heap-growing-percent=100 \/opt\/vpsfw\/bin\/vpsfw\.js run --policy \/etc\/vpsfw\/policy\.json/, 'with the flags of node-options.json');
   t.match(unit, /^Environment=MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 UV_THREADPOOL_SIZE=1 NODE_EXTRA_CA_CERTS=\/etc\/ssl\/certs\/ca-certificates.crt$/m, 'and its environment (the system CA bundle for an https CrowdSec LAPI)');
   for (const [key, value] of Object.entries(HARDENING)) {
     if (key.startsWith('_')) continue;

@@ -14,7 +14,7 @@ import { LapiError, type LapiClient } from './lapi-client.js';
 import type { StreamedDecision } from './stream-parser.js';
 
 /** What the follower asks of the ban store (unit tests give a fake). */
-export type BanSink = Pick<BanStore, 'ban' | 'unban' | 'flushed'>;
+export type BanSink = Pick<BanStore, 'ban' | 'bulkBan' | 'unban' | 'flushed' | 'bulk'>;
 
 export interface FollowerSettings {
   pollMs: number;
@@ -102,7 +102,8 @@ export class DecisionFollower {
     while (!signal.aborted) {
       let wait = this.#settings.pollMs;
       try {
-        await this.#pull(full, signal);
+        // A full pull may be every decision the LAPI holds: one bulk load for the store.
+        await (full ? this.#d.sink.bulk(() => this.#pull(full, signal)) : this.#pull(full, signal));
         full = false;
         failuresInRow = 0;
       } catch (err) {
@@ -134,6 +135,8 @@ export class DecisionFollower {
         if (lifting) lifts.push(lifting);
       }
       sinceFlush += items.length;
+      // Applied: dropped now, not when the next piece is read (the kernel may be waited for first).
+      items.length = 0;
       if (sinceFlush < this.#settings.batch) continue;
       sinceFlush = 0;
       // The batch before this one into the kernel, and a turn of the event loop for the packets.
@@ -189,14 +192,20 @@ export class DecisionFollower {
     // shortens).
     const durationMs = Math.floor(m.remainingMs / 1000) * 1000;
     if (list !== 'new' || durationMs <= 0) return undefined;
-    const r = sink.ban({ target: m.target, durationMs, reason: m.scenario, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, escalate: false });
+    const req = { target: m.target, durationMs, reason: m.scenario, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, escalate: false } as const;
+    // A full pull says what it did in one line: it needs no entry per ban.
+    if (full) {
+      this.#count(counts, sink.bulkBan(req));
+      return undefined;
+    }
+    const r = sink.ban(req);
     if (r.kind === 'banned') {
       this.#count(counts, 'banned');
-      if (!full) emit(banEvent(r.entry));
+      emit(banEvent(r.entry));
     } else if (r.kind === 'already') this.#count(counts, 'already');
     else {
       this.#count(counts, r.kind === 'allowlisted' ? 'allowlisted' : 'refused');
-      if (!full) emit({ event: 'ban-refused', level: 'info', msg: `not banned: ${m.target}`, address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, why: r.kind === 'allowlisted' ? 'allowlisted' : r.reason });
+      emit({ event: 'ban-refused', level: 'info', msg: `not banned: ${m.target}`, address: m.target, by: 'crowdsec', origin: 'crowdsec', scenario: m.scenario, why: r.kind === 'allowlisted' ? 'allowlisted' : r.reason });
     }
     return undefined;
   }

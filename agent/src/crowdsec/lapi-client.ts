@@ -40,6 +40,14 @@ export interface LapiAlert {
 
 const BODY_SHOWN = 300;
 
+/**
+ * The decisions stream is parsed this many bytes of the answer at a time, each piece's decisions
+ * applied before the next is read: its text and its decisions die young. A whole 64 KiB chunk and
+ * its four hundred decisions outlived the 1 MiB young generation while they were applied, and
+ * were promoted: about 23 MiB of the old generation over a load of 100,000 decisions.
+ */
+const PIECE_BYTES = 16 * 1024;
+
 /** The error of one request: `endpoint` is the method and path, `status` the HTTP status (0: no answer). */
 export class LapiError extends VpsfwError {
   readonly endpoint: string;
@@ -95,8 +103,11 @@ export class LapiClient {
       try {
         for await (const chunk of response) {
           call.progress();
-          const items = parser.push(decoder.write(chunk as Buffer));
-          if (items.length > 0) yield items;
+          const bytes = chunk as Buffer;
+          for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
+            const items = parser.push(decoder.write(bytes.subarray(at, at + PIECE_BYTES)));
+            if (items.length > 0) yield items;
+          }
         }
         parser.push(decoder.end());
         parser.end();

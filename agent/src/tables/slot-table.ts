@@ -131,6 +131,16 @@ export class SlotTable {
     }
   }
 
+  /** Slots ever handed out: every live slot is below it. */
+  get extent(): number {
+    return this.#used;
+  }
+
+  /** Whether a slot below `extent` holds a key (a freed one keeps its stale words, filed nowhere). */
+  live(slot: number): boolean {
+    return this.find(this.#keys, slot * this.width) === slot;
+  }
+
   /** The key words of a live slot (a view: copy it to keep it). */
   keyOf(slot: number): Uint32Array {
     return this.#keys.subarray(slot * this.width, (slot + 1) * this.width);

@@ -536,3 +536,99 @@ t.test('running bans counted by origin', async (t) => {
   f.tick(1001);
   t.same(f.store.countByOrigin(), { agent: 1, control: 1, crowdsec: 1, log: 0, kernel: 0 }, 'what has run out is not counted');
 });
+
+t.test('bulk: coalesced writes wait for the load to end, then one follows; manual ones do not wait; the bans reach the kernel meanwhile', async (t) => {
+  const f = fixture({ maxEntries: 10_000 });
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // A coalesced write armed before the load began waits for it too.
+  f.ban('192.0.2.9');
+  let release!: () => void;
+  const load = f.store.bulk(async () => {
+    for (let i = 0; i < 2000; i++) f.store.bulkBan({ target: `10.1.${i >> 8}.${i & 255}`, durationMs: H, reason: 'x', by: 'crowdsec', origin: 'crowdsec', escalate: false });
+    await f.store.flushed();
+    await new Promise<void>((r) => (release = r));
+    return 'loaded';
+  });
+  await wait(1500);
+  t.equal(f.added().length, 2001, 'every ban in the kernel during the load');
+  t.equal(f.saves(), 0, 'no coalesced write during the load, however long');
+  f.ban('192.0.2.1', { origin: 'control', by: 'control' });
+  await f.store.saved();
+  t.equal(f.saves(), 1, 'a manual ban is written at once');
+  release();
+  t.equal(await load, 'loaded', 'bulk() answers what the load did');
+  await wait(1500);
+  t.equal(f.saves(), 2, 'the load written once, after it');
+  t.equal(f.file().filter((r) => r.type === 'ban').length, 2002);
+  await wait(1500);
+  t.equal(f.saves(), 2, 'and nothing more');
+  await t.rejects(f.store.bulk(async () => Promise.reject(new Error('the pull failed'))), /the pull failed/, 'a failed load rejects');
+  f.ban('192.0.2.2');
+  await wait(1500);
+  t.equal(f.saves(), 3, 'and the writes are coalesced again after it');
+});
+
+t.test('bulkBan: the same bans as ban(), answered with the kind alone', async (t) => {
+  const f = fixture();
+  const req = (target: string, more: Partial<BanRequest> = {}): BanRequest => ({ target, durationMs: H, reason: 'crowdsecurity/ssh-bf', by: 'crowdsec', origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf', escalate: false, ...more });
+  t.equal(f.store.bulkBan(req('192.0.2.5')), 'banned');
+  t.equal(f.store.bulkBan(req('192.0.2.5')), 'already');
+  t.equal(f.store.bulkBan(req('127.0.0.1')), 'allowlisted');
+  t.equal(f.store.bulkBan(req('0.0.0.0')), 'refused');
+  t.equal(f.store.bulkBan(req('198.51.100.7/24', { durationMs: 2 * H })), 'banned');
+  t.match(f.store.list(), [
+    { address: '192.0.2.5', origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf', until: 1_000_000 + H },
+    { address: '198.51.100.0/24', origin: 'crowdsec' },
+  ]);
+  await f.store.flushed();
+  t.same(f.added(), ['192.0.2.5/3600', '198.51.100.0/24/7200']);
+});
+
+t.test('a write reads the tables as they are, slot by slot: bans made and lifted during it leave every record whole, and the write they asked for holds them', async (t) => {
+  const writes: BanRecord[][] = [];
+  let midway: (() => void) | null = null;
+  const store = new BanStore(
+    {
+      kernel: { add: async () => [], del: async () => undefined, list: async () => [] },
+      file: {
+        path: 'p',
+        load: async function* () {},
+        save: async (records) => {
+          const out: BanRecord[] = [];
+          writes.push(out);
+          // A record at a time with turns of the event loop between, as a long file is written.
+          for (const r of records) {
+            out.push(r);
+            if (out.length === 50) midway?.();
+            await new Promise((r) => setImmediate(r));
+          }
+        },
+      },
+      now: () => 1_000_000,
+      onError: (e) => t.fail(String(e)),
+    },
+    { duration: H, escalation: { factor: 2, max: 4 * H, memory: 24 * H }, maxEntries: 1000, allowlist: [] },
+  );
+  const ban = (target: string) => store.ban({ target, durationMs: null, reason: 'x', by: 'control', origin: 'control' });
+  for (let i = 0; i < 200; i++) ban(`10.0.0.${i}`);
+  await store.saved();
+  writes.length = 0;
+  midway = () => {
+    midway = null;
+    for (let i = 0; i < 30; i++) ban(`10.0.1.${i}`);
+    void store.unban('10.0.0.1');
+    void store.unban('10.0.0.199');
+  };
+  await store.save();
+  await store.saved();
+  t.ok(writes.length >= 2, `the changes asked for another write (${writes.length})`);
+  const first = writes[0]!;
+  t.ok(first.every((r) => /^10\.0\.[01]\.\d+$/.test(r.address) && (r.type === 'ban' ? r.until === 1_000_000 + H && r.by === 'control' : r.count === 1)), 'every record whole');
+  t.equal(new Set(first.map((r) => r.address)).size, first.length, 'none twice');
+  t.ok(first.some((r) => r.address === '10.0.1.29'), 'a ban made during the write, in a slot not read yet, is in it');
+  t.match(first.find((r) => r.address === '10.0.0.199'), { type: 'offender' }, 'a ban lifted before its slot was read is an offender there');
+  const last = writes.at(-1)!;
+  const bans = last.filter((r) => r.type === 'ban').map((r) => r.address).sort();
+  t.same(bans, store.list().map((b) => b.address).sort(), 'the last write holds the store as it is');
+  t.same(last.filter((r) => r.type === 'offender').map((r) => r.address).sort(), ['10.0.0.1', '10.0.0.199'], 'the lifted ones as offenders');
+});

@@ -20,6 +20,12 @@ export class FakeSink implements BanSink {
     this.bans.set(req.target, entry);
     return { kind: 'banned', entry };
   }
+  /** Bans made through bulkBan (a full pull's path), to tell them from ban()'s. */
+  bulkBans = 0;
+  bulkBan(req: BanRequest): BanResult['kind'] {
+    this.bulkBans++;
+    return this.ban(req).kind;
+  }
   async unban(target: string, only?: { origin: BanOrigin }): Promise<boolean> {
     const old = this.bans.get(target);
     if (!old || (only && old.origin !== only.origin)) return false;
@@ -28,6 +34,12 @@ export class FakeSink implements BanSink {
   }
   async flushed(): Promise<void> {
     this.flushes++;
+  }
+  /** Bulk loads begun. */
+  bulks = 0;
+  async bulk<T>(load: () => Promise<T>): Promise<T> {
+    this.bulks++;
+    return load();
   }
 }
 

@@ -43,11 +43,15 @@ t.test('start-up pull, then deltas: bans, lifts, ignored kinds once', async (t) 
   t.same([...sink.bans.keys()].sort(), ['192.0.2.7', '2001:db8::5', '203.0.113.0/24']);
   t.match(sink.bans.get('192.0.2.7'), { origin: 'crowdsec', by: 'crowdsec', scenario: 'crowdsecurity/ssh-bf', until: 1_000_000 + 3_600_000 }, 'with what the decision has left, in whole seconds rounded down');
   t.match(log.of('crowdsec-sync'), [{ full: true, banned: 3, ignored: 1, lifted: 0 }], 'a full pull: one summary line');
+  t.equal(sink.bulks, 1, 'and one bulk load for the store');
+  t.equal(sink.bulkBans, 3, 'its bans made without an entry each');
   t.equal(log.of('ban').length, 0, 'not a line per ban');
   t.equal(d.waits[0], 10_000, 'then the poll interval');
   d.next();
   await eventually('the second wait', () => d.waits.length === 2);
   t.same(calls, [true, false], 'then deltas');
+  t.equal(sink.bulks, 1, 'a delta is no bulk load');
+  t.equal(sink.bulkBans, 3, 'its bans made by ban(), an entry each for its lines');
   t.notOk(sink.bans.has('192.0.2.7'), 'a deleted decision is lifted');
   t.match(log.of('unban'), [{ address: '192.0.2.7', origin: 'crowdsec' }], 'with an unban line');
   t.match(log.of('ban'), [{ address: '198.51.100.3', origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf', duration: '1h' }], 'a delta: a line per ban (the ban event of every origin)');

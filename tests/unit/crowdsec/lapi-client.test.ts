@@ -42,6 +42,23 @@ t.test('the stream: asked with the key and scopes, read piece by piece', async (
   t.equal(seen[0]!.headers['user-agent'], 'vpsfw/test');
 });
 
+t.test('a large answer in one write: applied in pieces of 16 KiB or less, every decision once', async (t) => {
+  const many = Array.from({ length: 2000 }, (_, i) => ({ id: i, type: 'ban', scope: 'Ip', value: `10.0.${i >> 8}.${i & 255}`, duration: '1h', scenario: 'crowdsecurity/ssh-bf' }));
+  const body = JSON.stringify({ deleted: [], new: many });
+  const { url } = await server(t, (_req, res) => res.end(body));
+  const c = new LapiClient({ url, timeoutMs: 5000, userAgent: 'vpsfw/test' });
+  const pieces: number[] = [];
+  const ids: number[] = [];
+  for await (const items of c.decisionsStream('k', true)) {
+    pieces.push(items.length);
+    for (const it of items) ids.push(Number(it.decision.id));
+  }
+  t.same(ids, many.map((d) => d.id));
+  const perPiece = Math.ceil((16 * 1024) / (body.length / many.length)) + 1;
+  t.ok(pieces.length >= Math.floor(body.length / (16 * 1024)), `${pieces.length} pieces for ${body.length} bytes`);
+  t.ok(Math.max(...pieces) <= perPiece, `at most ${perPiece} decisions a piece (${Math.max(...pieces)})`);
+});
+
 t.test('a refused key: an auth error naming the request, the status and the body, not the key', async (t) => {
   const { url } = await server(t, (_req, res) => {
     res.writeHead(403, { 'Content-Type': 'application/json' });

@@ -84,6 +84,25 @@ t.test('slots() allows deleting the entry just returned', async (t) => {
   t.equal(s.find(k(2)), -1);
 });
 
+t.test('extent and live: every live slot is below the extent, a freed one is not live, even when its key comes back elsewhere', async (t) => {
+  const s = new SlotTable(1, 10);
+  t.equal(s.extent, 0);
+  const a = s.insert(k(1));
+  const b = s.insert(k(2));
+  s.insert(k(3));
+  t.equal(s.extent, 3);
+  s.delete(a);
+  t.notOk(s.live(a), 'freed');
+  t.ok(s.live(b));
+  s.delete(b);
+  t.equal(s.insert(k(1)), b, 'key 1 back, in the slot freed last');
+  t.notOk(s.live(a), 'its old slot still is not live');
+  t.ok(s.live(b));
+  t.equal(s.extent, 3, 'reused slots do not move the extent');
+  const live = Array.from({ length: s.extent }, (_, i) => i).filter((i) => s.live(i));
+  t.same(live.sort(), [...s.slots()].sort(), 'the same slots as slots() walks');
+});
+
 t.test('bad sizes are refused, naming the value', async (t) => {
   t.throws(() => new SlotTable(0, 10), /key width.*got 0/);
   t.throws(() => new SlotTable(1, 0), /table size.*got 0/);
