@@ -3,22 +3,29 @@
 //   SIGHUP / `vpsfw reload`: new policy validated first; a bad one is logged and the old one keeps running
 //   SIGTERM / SIGINT: stop reading, save bans, remove every rule and set we added, exit 0
 import type { Server } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { allowlistMatcher } from './bans/allowlist.js';
 import { ipsetBanKernel } from './bans/kernel-set.js';
 import { jsonStateFile } from './bans/state-file.js';
 import { BanStore, type BanSettings } from './bans/store.js';
 import { closeControl, listenControl } from './control/server.js';
 import type { Request } from './control/protocol.js';
+import { DropSources } from './daemon/drop-sources.js';
+import { EventLoopMonitor } from './daemon/event-loop.js';
 import { makePacketHandler } from './daemon/packet-handler.js';
+import { buildStatus } from './daemon/status.js';
 import { Engine } from './engine/engine.js';
 import { describeBy, type Verdict } from './engine/verdict.js';
-import { PolicyInvalidError, VpsfwError } from './errors.js';
+import { PolicyInvalidError, UsageError, VpsfwError } from './errors.js';
+import type { AgentHttp } from './http/agent-http.js';
+import { formatListen, listenRefusal, type Listen } from './http/listen.js';
+import { tokenPath } from './http/token.js';
 import { KernelFirewall } from './kernel/apply.js';
 import { realRunner } from './kernel/exec.js';
 import { renderKernel } from './kernel/render.js';
 import { LogLimiter } from './log/limiter.js';
 import type { Logger } from './log/logger.js';
+import type { EventFeed } from './log/tap.js';
 import { openPcapFile } from './log/pcap.js';
 import { canonicalAddress } from './packet/address.js';
 import type { LoadedPolicy, LoadOptions } from './policy/load.js';
@@ -37,6 +44,10 @@ export interface DaemonOptions {
   log: Logger;
   /** The queue backend; the project's NFQUEUE addon unless a test or benchmark gives another. */
   openQueue?: (opts: QueueOptions) => PacketQueue;
+  /** `--http ADDR:PORT`: the HTTP listener's address, over the policy's http.listen. */
+  http?: Listen | undefined;
+  /** The events the dashboard lists. */
+  events?: EventFeed | undefined;
 }
 
 const VERSION = '0.1.0';
@@ -55,6 +66,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const startedAt = Date.now();
   let current: LoadedPolicy = await loadPolicyIsolated(opts.policy);
   log.level = current.policy.logging.level;
+  const httpListen = (p: Policy) => opts.http ?? p.http.listen;
+  const httpSettings = (p: Policy) => (httpListen(p) ? JSON.stringify({ listen: httpListen(p), allowFrom: p.http.allowFrom }) : 'off');
+  const listen = httpListen(current.policy);
+  const refusal = listen && listenRefusal(listen, current.policy.http.allowFrom);
+  if (refusal) throw new UsageError(`--http ${formatListen(listen)}: ${refusal}`);
   const runner = realRunner();
   const kernel = new KernelFirewall(runner);
   await kernel.apply(renderKernel(current.policy));
@@ -79,6 +95,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
   let engine = new Engine(current.policy, { now: Date.now });
   const limiter = new LogLimiter(current.policy.logging.dropLogsPerSecond);
+  const dropSources = new DropSources();
+  const eventLoop = new EventLoopMonitor();
+  const reloads = { accepted: 0, rejected: 0 };
+  let http: AgentHttp | null = null;
   const pcapPath = opts.pcap ?? current.policy.logging.pcap ?? undefined;
   const pcap = pcapPath ? openPcapFile(pcapPath, (err) => log.error({ event: 'error', err, pcap: pcapPath }, 'pcap file failed: no more packets are written to it')) : undefined;
 
@@ -102,6 +122,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       pcap,
       logPackets: () => current.policy.logging.packets,
       onBan,
+      dropSources,
     }),
   );
 
@@ -120,6 +141,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         log.error({ event: 'reload-rejected', trigger: why, issues: err.issues, policyHash: current.hash }, err.message);
         throw err;
       }
+      if (httpSettings(loaded.policy) !== httpSettings(current.policy)) {
+        const err = new PolicyInvalidError(loaded.source, [{ path: 'http', message: 'the HTTP listener cannot change while running: restart the service', value: loaded.policy.http.listen && formatListen(loaded.policy.http.listen) }]);
+        log.error({ event: 'reload-rejected', trigger: why, issues: err.issues, policyHash: current.hash }, err.message);
+        throw err;
+      }
       await kernel.apply(renderKernel(loaded.policy));
       engine.replacePolicy(loaded.policy);
       bans.updateSettings(banSettings(loaded.policy));
@@ -128,26 +154,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       current = loaded;
       return { policyHash: loaded.hash, source: loaded.source };
     });
-    reloading = next.catch(() => undefined);
+    reloading = next.then(
+      () => void reloads.accepted++,
+      () => void reloads.rejected++,
+    );
     return next;
   };
 
-  const status = () => {
-    const q = queue.stats();
-    return {
-      version: VERSION,
-      pid: process.pid,
-      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-      policy: { source: current.source, hash: current.hash },
-      queue: { num: current.policy.queue.num, failMode: current.policy.queue.failMode, received: q.received, kernelDrops: q.kernelDrops },
-      ...engine.stats(),
-      bans: { active: bans.count() },
-      logsSuppressed: limiter.suppressed,
-      // What the policy's limits bound (docs/benchmarks.md, Memory): the state tables are array
-      // buffers sized for their limits, of which only the pages used are resident.
-      memory: process.memoryUsage(),
-    };
-  };
+  const status = () => buildStatus({ version: VERSION, startedAt, policy: () => current, queue, engine: () => engine, bans, limiter, reloads, eventLoop, dropSources, http: () => http?.status ?? null });
 
   const handle = async (req: Request): Promise<unknown> => {
     switch (req.cmd) {
@@ -174,6 +188,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       }
     }
   };
+  if (listen) {
+    const { startAgentHttp } = await import('./http/agent-http.js');
+    http = await startAgentHttp({
+      listen,
+      allowFrom: current.policy.http.allowFrom,
+      tokenFile: tokenPath(resolve(opts.stateDir)),
+      status,
+      bans: () => bans.list(),
+      policy: () => current.policy,
+      events: opts.events,
+      onError: (err, path) => log.error({ event: 'error', err, path }, `HTTP ${path} failed`),
+    });
+  }
   const control: Server = await listenControl(opts.controlPath, handle);
 
   const statsTimer = setInterval(() => log.info({ event: 'stats', ...status() }, 'stats'), current.policy.logging.statsInterval).unref();
@@ -182,7 +209,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     engine.sweep();
   }, 5000).unref();
 
-  log.info({ event: 'start', version: VERSION, pid: process.pid, policySource: current.source, policyHash: current.hash, queue: queueOpts, bansRestored: restored, controlPath: opts.controlPath }, 'vpsfw started');
+  log.info({ event: 'start', version: VERSION, pid: process.pid, policySource: current.source, policyHash: current.hash, queue: queueOpts, bansRestored: restored, controlPath: opts.controlPath, http: http?.status.listen ?? null }, 'vpsfw started');
 
   process.on('SIGHUP', () => void reload('SIGHUP').catch(() => undefined));
   await new Promise<void>((resolve) => {
@@ -196,6 +223,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
   clearInterval(statsTimer);
   clearInterval(sweepTimer);
+  await http?.close();
+  eventLoop.stop();
   queue.close();
   await closeControl(control, opts.controlPath).catch(() => undefined);
   await bans.save().catch((err) => log.error({ event: 'error', err }, 'cannot save bans'));

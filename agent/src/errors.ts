@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'VPSFW_ERR_CONTROL_UNAVAILABLE'
   | 'VPSFW_ERR_CONTROL_PROTOCOL'
   | 'VPSFW_ERR_BAN_REFUSED'
+  | 'VPSFW_ERR_HTTP'
   | 'VPSFW_ERR_USAGE';
 
 export class VpsfwError extends Error {

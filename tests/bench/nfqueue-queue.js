@@ -38,6 +38,7 @@ export class NfqueueBindingQueue {
   }
 
   stats() {
-    return { received: this.#received, kernelDrops: readKernelDrops(this.#opts.num) };
+    const kernelDrops = readKernelDrops(this.#opts.num);
+    return { received: this.#received, kernelDrops, unjudged: this.#opts.failOpen ? null : kernelDrops };
   }
 }

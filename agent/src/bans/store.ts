@@ -46,6 +46,26 @@ export interface BanSettings {
   isAllowlisted(address: string): boolean;
 }
 
+/** What the store has done since start, for the status snapshot (and the metrics made from it). */
+export interface BanStats {
+  /** Bans running now. */
+  active: number;
+  activeByFamily: { ipv4: number; ipv6: number };
+  /** Bans made, by decider ("detector:synFlood", "control", …); restored and adopted ones are not made here. */
+  made: Record<string, number>;
+  /** Ended by `unban`. */
+  lifted: number;
+  /** Ran out. */
+  expired: number;
+  /** Ended early to make room at bans.maxEntries. */
+  evicted: number;
+  /** The last bans made, newest first (at most RECENT_BANS). */
+  recent: BanEntry[];
+}
+
+/** How many of the last bans made the status snapshot carries. */
+export const RECENT_BANS = 10;
+
 export type BanResult =
   | { kind: 'banned'; entry: BanEntry }
   | { kind: 'already'; entry: BanEntry }
@@ -82,6 +102,8 @@ class BanTable extends SlotTable {
   readonly by = new Uint16Array(TABLE_MAX);
   readonly #texts: Texts;
   readonly family: Family;
+  /** Records whose `until` is not 0: running bans, and those ended since the last sweep. */
+  active = 0;
 
   constructor(family: Family, texts: Texts) {
     super(WORDS[family], TABLE_MAX);
@@ -135,8 +157,11 @@ class Texts {
 export class BanStore {
   readonly #texts = new Texts();
   readonly #bans = new ByFamily((family) => new BanTable(family, this.#texts));
-  /** Records whose `until` is not 0: running bans, and those ended since the last sweep. */
-  #active = 0;
+  readonly #made = new Map<string, number>();
+  #lifted = 0;
+  #expired = 0;
+  #evicted = 0;
+  readonly #recent: BanEntry[] = [];
   readonly #kernel: BanKernel;
   readonly #file: BanStateFile;
   readonly #now: () => number;
@@ -178,11 +203,13 @@ export class BanStore {
         ? { ms: Math.min(opts.durationMs ?? this.#settings.duration, MAX_KERNEL_TIMEOUT_S * 1000), offense: (found >= 0 ? b.offense[found]! : 0) + 1 }
         : this.#nextDuration(b, found, opts.durationMs, now);
     const counted = found >= 0 && b.until[found] !== 0;
-    if (!counted && this.#active >= this.#settings.maxEntries) this.#evictSoonest(now);
+    if (!counted && this.#active() >= this.#settings.maxEntries) this.#evictSoonest(now);
     const s = b.slot(key);
     b.set(s, { since: now, until: now + ms, reason: opts.reason, by: opts.by, offense });
-    if (!counted) this.#active++;
+    if (!counted) b.active++;
     const entry = b.entry(s);
+    this.#made.set(opts.by, (this.#made.get(opts.by) ?? 0) + 1);
+    if (this.#recent.unshift(entry) > RECENT_BANS) this.#recent.pop();
     this.#toKernel(entry, now);
     this.#scheduleSave();
     return { kind: 'banned', entry };
@@ -195,6 +222,7 @@ export class BanStore {
     const had = s >= 0 && b.until[s]! > this.#now();
     // The offence history stays: a source banned again escalates.
     if (s >= 0) this.#end(b, s);
+    if (had) this.#lifted++;
     await this.#kernel.del(address, familyOf(address));
     this.#scheduleSave();
     return had;
@@ -211,7 +239,17 @@ export class BanStore {
   /** How many bans are running. */
   count(): number {
     this.sweep();
-    return this.#active;
+    return this.#active();
+  }
+
+  stats(): BanStats {
+    this.sweep();
+    const { v4, v6 } = this.#bans;
+    return { active: v4.active + v6.active, activeByFamily: { ipv4: v4.active, ipv6: v6.active }, made: Object.fromEntries(this.#made), lifted: this.#lifted, expired: this.#expired, evicted: this.#evicted, recent: [...this.#recent] };
+  }
+
+  #active(): number {
+    return this.#bans.v4.active + this.#bans.v6.active;
   }
 
   /** Ends bans that have run out (the kernel expired them already) and forgets offenders past the memory. */
@@ -221,6 +259,7 @@ export class BanStore {
       for (const s of b.slots()) {
         if (b.until[s] !== 0 && b.until[s]! <= now) {
           this.#end(b, s);
+          this.#expired++;
           changed = true;
         }
         if (b.until[s] === 0 && now - b.since[s]! > this.#settings.escalation.memory) b.delete(s);
@@ -252,13 +291,13 @@ export class BanStore {
           const key = addressKey(r.address);
           const b = this.#bans.of(key);
           const s = b.slot(key);
-          if (b.until[s] === 0) this.#active++;
+          if (b.until[s] === 0) b.active++;
           b.set(s, r);
         }
       }
     }
-    if (this.#active > 0) await this.#kernel.add(this.#running(now)).catch(this.#onError);
-    return this.#active;
+    if (this.#active() > 0) await this.#kernel.add(this.#running(now)).catch(this.#onError);
+    return this.#active();
   }
 
   /**
@@ -274,7 +313,7 @@ export class BanStore {
       const found = b.find(key);
       if ((found >= 0 && b.until[found]! > now) || k.secondsLeft <= 0) continue;
       const s = b.slot(key);
-      if (b.until[s] === 0) this.#active++;
+      if (b.until[s] === 0) b.active++;
       b.set(s, { since: now, until: now + k.secondsLeft * 1000, reason: 'found in the kernel ban set at start', by: 'kernel', offense: found >= 0 ? Math.max(1, b.offense[s]!) : 1 });
       adopted++;
     }
@@ -329,7 +368,7 @@ export class BanStore {
   #end(b: BanTable, s: number): void {
     if (b.until[s] === 0) return;
     b.until[s] = 0;
-    this.#active--;
+    b.active--;
   }
 
   #evictSoonest(now: number): void {
@@ -340,6 +379,7 @@ export class BanStore {
     if (soonest === null) return;
     const { address, family } = soonest.b.entry(soonest.s);
     this.#end(soonest.b, soonest.s);
+    this.#evicted++;
     this.#kernel.del(address, family).catch(this.#onError);
   }
 

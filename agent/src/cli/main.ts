@@ -10,6 +10,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   render: { summary: 'print the kernel rules (or the policy) a policy gives', load: () => import('./render.js') },
   run: { summary: 'run the agent in the foreground', load: () => import('./run.js') },
   status: { summary: 'show the running agent\'s counters', load: () => import('./status.js') },
+  top: { summary: 'a live view of the running agent', load: () => import('./top.js') },
+  dashboard: { summary: 'print the address of the running agent\'s dashboard, with its token', load: () => import('./dashboard.js') },
   ban: { summary: 'ban an address now', load: () => import('./ban.js') },
   unban: { summary: 'lift a ban', load: () => import('./unban.js') },
   bans: { summary: 'list the bans in force', load: () => import('./bans.js') },
@@ -19,7 +21,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
 };
 
 export function usage(): string {
-  const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`);
+  const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`);
   return `usage: vpsfw <command> [options]   (vpsfw <command> --help for its options)\n\ncommands:\n${rows.join('\n')}\n`;
 }
 

@@ -1,10 +1,13 @@
 import { runDaemon } from '../daemon.js';
 import { DEFAULT_CONTROL_PATH, DEFAULT_STATE_DIR } from '../control/protocol.js';
+import { UsageError } from '../errors.js';
+import { parseListen } from '../http/listen.js';
 import { createLogger } from '../log/logger.js';
+import { LogTap } from '../log/tap.js';
 import { controlOption, parse, policyOption, type Io } from './args.js';
 
 const cmd = {
-  usage: `usage: vpsfw run [--policy FILE] [--control PATH] [--state-dir DIR] [--debug] [--pcap FILE]
+  usage: `usage: vpsfw run [--policy FILE] [--control PATH] [--state-dir DIR] [--http ADDR:PORT] [--debug] [--pcap FILE]
 
 Runs the agent in the foreground (systemd runs it so): applies the kernel rules, judges the packets
 the kernel queues, logs one JSON line per event on stdout.
@@ -12,17 +15,23 @@ the kernel queues, logs one JSON line per event on stdout.
                    a service never picks up a file from its working directory)
   --control PATH   control socket (default ${DEFAULT_CONTROL_PATH})
   --state-dir DIR  where bans persist (default ${DEFAULT_STATE_DIR})
+  --http ADDR:PORT serve GET /metrics and the dashboard there, behind the token \`vpsfw dashboard\`
+                   prints (over the policy's http.listen; beyond loopback only if http.allowFrom
+                   says so), e.g. 127.0.0.1:9469 or [::1]:9469
   --debug          print every judged packet on one line (stderr)
   --pcap FILE      write every judged packet to a pcap file
 Signals: SIGHUP reloads the policy (a bad one is refused, the running one kept); SIGTERM/SIGINT
 remove every rule and set the agent added and exit 0.`,
-  options: { ...policyOption, ...controlOption, 'state-dir': { type: 'string' }, debug: { type: 'boolean' }, pcap: { type: 'string' } },
+  options: { ...policyOption, ...controlOption, 'state-dir': { type: 'string' }, http: { type: 'string' }, debug: { type: 'boolean' }, pcap: { type: 'string' } },
 } as const;
 
 export default async function run(argv: string[], io: Io): Promise<number> {
   const { values } = parse(cmd, argv);
   if (values.help) return io.out(cmd.usage), 0;
-  const log = createLogger('info');
+  const http = values.http === undefined ? undefined : parseListen(values.http);
+  if (http === null) throw new UsageError(`--http: expected an address and a port such as 127.0.0.1:9469 or [::1]:9469 (got "${values.http}")`);
+  const events = new LogTap();
+  const log = createLogger('info', 1, events);
   try {
     await runDaemon({
       policy: { file: values.policy },
@@ -30,6 +39,8 @@ export default async function run(argv: string[], io: Io): Promise<number> {
       stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR,
       debug: values.debug ?? false,
       pcap: values.pcap,
+      http,
+      events,
       log,
     });
   } catch (err) {

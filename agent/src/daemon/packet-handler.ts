@@ -2,6 +2,7 @@
 // throws: an unexpected error becomes the malformed-packet verdict, so the queue always gets an answer.
 import type { BanStore } from '../bans/store.js';
 import type { Engine } from '../engine/engine.js';
+import type { DropSources } from './drop-sources.js';
 import { describeBy, type Verdict } from '../engine/verdict.js';
 import type { Logger } from '../log/logger.js';
 import type { LogLimiter } from '../log/limiter.js';
@@ -23,6 +24,8 @@ export interface PacketHandlerDeps {
   /** Log every judged packet (policy logging.packets). */
   logPackets: () => boolean;
   onBan: (address: string, verdict: Verdict) => void;
+  /** Counts refused packets per source (`vpsfw top`). */
+  dropSources: DropSources;
 }
 
 export function makePacketHandler(d: PacketHandlerDeps): (p: QueuedPacket) => QueueVerdict {
@@ -45,6 +48,7 @@ export function makePacketHandler(d: PacketHandlerDeps): (p: QueuedPacket) => Qu
     if (d.pcap) d.pcap.writePacket(q.payload, Date.now());
     if (d.debug) d.debug(`${packet ? formatPacket(packet) : formatMalformed(q.payload, verdict.by.name)} => ${verdict.action} by ${describeBy(verdict.by)}`);
     if (verdict.ban && packet) d.onBan(packet.src, verdict);
+    if (verdict.action !== 'accept' && packet) d.dropSources.count(packet);
     if (verdict.action !== 'accept' || verdict.log || d.logPackets()) logVerdict(d, q, packet, verdict);
     return verdict.action;
   };

@@ -25,6 +25,12 @@ export interface EngineStats {
   verdicts: Record<VerdictAction, number>;
   /** Packets per decider, e.g. "rule:ssh", "detector:synFlood", "malformed:bad-ihl". */
   decidedBy: Record<string, number>;
+  /** Packets per decider and action: a decider's action can change with a reload (defaults, malformed). */
+  verdictsBy: Record<string, Partial<Record<VerdictAction, number>>>;
+  /** Packets each detector stopped, by detector name. */
+  detectorHits: Record<string, number>;
+  /** Packets each payload rule matched, by rule name (whatever its action, `log` included). */
+  payloadMatches: Record<string, number>;
   tracked: { sources: number; flows: number; flowEvictions: number };
 }
 
@@ -129,13 +135,23 @@ export class Engine {
   stats(): EngineStats {
     const x = this.#p;
     const decidedBy: Record<string, number> = {};
+    const verdictsBy: EngineStats['verdictsBy'] = {};
+    const detectorHits: Record<string, number> = {};
+    const payloadMatches: Record<string, number> = {};
     for (const [v, n] of this.#decided) {
       const k = describeBy(v.by);
       decidedBy[k] = (decidedBy[k] ?? 0) + n;
+      const actions = (verdictsBy[k] ??= {});
+      actions[v.action] = (actions[v.action] ?? 0) + n;
+      if (v.by.kind === 'detector') detectorHits[v.by.name] = (detectorHits[v.by.name] ?? 0) + n;
+      if (v.by.kind === 'payload') payloadMatches[v.by.name] = (payloadMatches[v.by.name] ?? 0) + n;
     }
     return {
       verdicts: { ...this.#verdicts },
       decidedBy,
+      verdictsBy,
+      detectorHits,
+      payloadMatches,
       tracked: { sources: x.trackers.reduce((n, t) => n + t.tracked, 0), flows: x.payload.flows.size, flowEvictions: x.payload.flows.evictions },
     };
   }

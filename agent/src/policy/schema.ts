@@ -1,6 +1,7 @@
 // Policy v1: the one contract between the VPS owner, the NixOS module, the kernel renderer and
 // the engine. Types are inferred from it; docs/policy.md is generated from it.
 import { z } from 'zod';
+import { LOOPBACK_NETWORKS, listenRefusal, parseListen } from '../http/listen.js';
 import { compileLinear } from './regex.js';
 import { parseCidr, parseDuration, parsePortSpec, type Cidr, type PortRange } from './units.js';
 
@@ -141,6 +142,23 @@ export const Bans = z.strictObject({
   stateFile: z.string().min(1).optional().describe('Where bans persist across restarts; default <state dir>/bans.json.'),
 });
 
+export const Http = z
+  .strictObject({
+    listen: parsedString(parseListen, 'expected an address and a port such as "127.0.0.1:9469" or "[::1]:9469"')
+      .nullable()
+      .default(null)
+      .describe('Where the agent serves its metrics (GET /metrics) and its dashboard (GET /), behind a token; null: no listener. `vpsfw run --http` overrides it.'),
+    allowFrom: z
+      .array(CidrSpec)
+      .min(1)
+      .prefault([...LOOPBACK_NETWORKS])
+      .describe('The networks that may connect (others are cut off, and the systemd units allow IP traffic with these only). A listener beyond loopback needs a network beyond it here: plain HTTP, the token its only guard (docs/observability.md, Risks).'),
+  })
+  .superRefine((h, ctx) => {
+    const refusal = h.listen && listenRefusal(h.listen, h.allowFrom);
+    if (refusal) ctx.addIssue({ code: 'custom', path: ['listen'], message: refusal, input: `${h.listen!.host}:${h.listen!.port}` });
+  });
+
 export const Policy = z
   .strictObject({
     version: z.literal(1),
@@ -181,6 +199,7 @@ export const Policy = z
         statsInterval: Duration.prefault('60s'),
       })
       .prefault({}),
+    http: Http.prefault({}),
   })
   .superRefine((p, ctx) => {
     const seen = new Set<string>();
@@ -200,3 +219,4 @@ export type Pattern = z.output<typeof Pattern>;
 export type Action = z.output<typeof Action>;
 export type Protocol = z.output<typeof Protocol>;
 export type Direction = z.output<typeof Direction>;
+export type HttpSettings = z.output<typeof Http>;

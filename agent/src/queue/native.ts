@@ -61,6 +61,8 @@ export class NativeQueue implements PacketQueue {
   }
 
   stats(): QueueStats {
-    return { received: this.#received, kernelDrops: readKernelDrops(this.#opts.num) };
+    const kernelDrops = readKernelDrops(this.#opts.num);
+    // Fail-closed, the kernel's drop counters are exactly what it did not hand us.
+    return { received: this.#received, kernelDrops, unjudged: this.#opts.failOpen ? null : kernelDrops };
   }
 }

@@ -24,6 +24,11 @@ export interface QueueStats {
   received: number;
   /** Packets the kernel dropped or let through without us (queue full): 0 when the backend cannot tell. */
   kernelDrops: number;
+  /**
+   * Packets queued to us that we never judged (queue full, socket overrun), or null where that is
+   * not counted: a fail-open queue's kernel lets those through and counts none of them.
+   */
+  unjudged: number | null;
 }
 
 export interface PacketQueue {

@@ -195,3 +195,20 @@ t.test('reasons are stored once each; past 65,535 distinct ones the text is not 
   t.match(list.find((b) => b.address === '10.0.255.255')?.reason, /not kept/);
   t.equal(list.find((b) => b.address === '10.0.255.255')?.by, 'control', 'a known text still is');
 });
+
+t.test('stats: bans made by decider, active per family, lifted, expired, evicted, the last ones made', async (t) => {
+  const f = fixture({ maxEntries: 16 });
+  f.store.ban('192.0.2.1', { durationMs: H, reason: 'flood', by: 'detector:synFlood' });
+  f.store.ban('192.0.2.1', { durationMs: H, reason: 'flood', by: 'detector:synFlood' });
+  f.store.ban('2001:db8::1', { durationMs: 2 * H, reason: 'manual', by: 'control' });
+  f.store.ban('192.0.2.2', { durationMs: 3 * H, reason: 'scan', by: 'detector:portScan' });
+  t.match(f.store.stats(), { active: 3, activeByFamily: { ipv4: 2, ipv6: 1 }, made: { 'detector:synFlood': 1, control: 1, 'detector:portScan': 1 }, lifted: 0, expired: 0, evicted: 0 }, 'the repeat of a running ban is not a new ban');
+  t.same(f.store.stats().recent.map((b) => b.address), ['192.0.2.2', '2001:db8::1', '192.0.2.1'], 'newest first');
+  await f.store.unban('2001:db8::1');
+  await f.store.unban('2001:db8::1');
+  f.tick(H + 1);
+  t.match(f.store.stats(), { active: 1, activeByFamily: { ipv4: 1, ipv6: 0 }, lifted: 1, expired: 1 }, 'one lifted (once), one ran out');
+  for (let i = 0; i < 16; i++) f.store.ban(`198.51.100.${i}`, { durationMs: 5 * H, reason: 'x', by: 'control' });
+  t.match(f.store.stats(), { active: 16, evicted: 1 }, 'the cap ended one early');
+  t.equal(f.store.stats().recent.length, 10, 'the last ten are kept');
+});

@@ -103,8 +103,24 @@ t.test('stats: verdicts by action, by decider, tracked sources and flows', async
   const s = e.stats();
   t.same(s.verdicts, { accept: 1, drop: 4, reject: 0 });
   t.same(s.decidedBy, { 'rule:web': 1, 'default:inbound': 1, 'payload:no-passwd': 1, 'malformed:empty': 2 });
+  t.same(s.verdictsBy, { 'rule:web': { accept: 1 }, 'default:inbound': { drop: 1 }, 'payload:no-passwd': { drop: 1 }, 'malformed:empty': { drop: 2 } });
+  t.same(s.payloadMatches, { 'no-passwd': 1 });
+  t.same(s.detectorHits, {});
   t.equal(s.tracked.flows, 1);
   t.ok(s.tracked.sources >= 1, 'the SYN source is tracked');
+});
+
+t.test('stats: detector hits by detector; a decider keeps its counts per action across a reload', async (t) => {
+  const { e } = engine({ detectors: { synFlood: { perSource: { rate: 20, burst: 1 } }, portScan: { enabled: false } } });
+  e.judge(tcp({ dstPort: 23 }), IN);
+  e.judge(tcp({ dstPort: 23 }), IN);
+  e.judge(tcp({ dstPort: 23 }), IN);
+  e.replacePolicy(policy({ defaults: { inbound: 'reject' } }));
+  e.judge(tcp({ srcPort: 7, dstPort: 24 }), IN);
+  const s = e.stats();
+  t.same(s.detectorHits, { synFlood: 2 });
+  t.same(s.verdictsBy['default:inbound'], { drop: 1, reject: 1 }, 'the drop before the reload, the reject after');
+  t.same(s.verdictsBy['detector:synFlood'], { drop: 2 });
 });
 
 t.test('forget drops a source’s state', async (t) => {

@@ -90,6 +90,8 @@ t.test('NativeQueue: options reach the addon, batches reach the handler, stats c
   t.same(deliver([pkt(3, 'again')]), [VERDICT_CODE.accept]);
   t.same(seen, ['good', 'bad', 'again']);
   t.equal(q.stats().received, 3);
+  t.equal(q.stats().unjudged, null, 'fail-open: what the kernel let through unjudged is not counted, and says so');
+  t.equal(new NativeQueue({ num: 5, maxLen: 16, failOpen: false }, () => binding).stats().unjudged, 0, 'fail-closed: the kernel drop counters');
 
   t.throws(() => q.start(() => 'accept'), { code: 'VPSFW_ERR_QUEUE' }, 'a second start is refused');
   q.close();
