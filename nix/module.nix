@@ -11,9 +11,10 @@ let
   cfg = config.services.vpsfw;
   vpsfw = lib.getExe cfg.package;
 
-  unchecked = (pkgs.formats.json { }).generate "vpsfw-policy-unchecked.json" (
-    import ./policy.nix { inherit lib cfg; }
-  );
+  document = import ./policy.nix { inherit lib cfg; };
+  unchecked = (pkgs.formats.json { }).generate "vpsfw-policy-unchecked.json" document;
+  # systemd filters by the peer's address: the listener's clients (http.allowFrom, loopback by default).
+  httpClients = document.http.allowFrom or [ "127.0.0.0/8" "::1/128" ];
   # `vpsfw check` prints every error as `path: message (got value)`: a bad policy fails the build
   # (and so nixos-rebuild) with the agent's own words.
   policy = pkgs.runCommand "vpsfw-policy.json" { } ''
@@ -77,8 +78,8 @@ in
       # A policy change is a SIGHUP (bans and counters kept), not a restart: the unit reads the
       # policy through /etc, which the switch has already pointed at the new file.
       reloadTriggers = [ policy ];
-      # The one setting a reload refuses to change.
-      restartTriggers = [ (toString cfg.queueNumber) ];
+      # The settings a reload refuses to change.
+      restartTriggers = [ (toString cfg.queueNumber) ] ++ lib.optional (document ? http) (builtins.toJSON document.http);
 
       serviceConfig = hardening // {
         Type = "exec";
@@ -92,7 +93,8 @@ in
         StateDirectoryMode = "0700";
         RuntimeDirectory = "vpsfw";
         RuntimeDirectoryMode = "0755";
-      };
+      }
+      // lib.optionalAttrs ((document.http.listen or null) != null) { IPAddressAllow = httpClients; };
     };
   };
 }

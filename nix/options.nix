@@ -212,6 +212,21 @@ in
       description = "Payload (DPI) rules: patterns matched across TCP segments (policy `payloadRules`).";
     };
 
+    http = {
+      enable = mkEnableOption "the agent's HTTP listener: Prometheus metrics at /metrics and the dashboard at /, both behind a token (`vpsfw dashboard` prints the address with it; docs/observability.md)";
+      listenAddress = mkOption {
+        type = types.str;
+        default = "127.0.0.1";
+        example = "::1";
+        description = "The address it listens on. One beyond loopback also needs `settings.http.allowFrom` naming the networks that may connect (plain HTTP: docs/observability.md, Risks).";
+      };
+      port = mkOption {
+        type = types.port;
+        default = 9469;
+        description = "The port it listens on.";
+      };
+    };
+
     logLevel = mkOption {
       type = types.enum [ "fatal" "error" "warn" "info" "debug" "trace" ];
       default = "info";

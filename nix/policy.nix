@@ -53,6 +53,9 @@ let
       escalation = { inherit (cfg.bans.escalation) factor max; };
     };
     logging.level = cfg.logLevel;
+  }
+  // lib.optionalAttrs cfg.http.enable {
+    http.listen = if lib.hasInfix ":" cfg.http.listenAddress then "[${cfg.http.listenAddress}]:${toString cfg.http.port}" else "${cfg.http.listenAddress}:${toString cfg.http.port}";
   };
 in
 lib.recursiveUpdate typed cfg.settings

@@ -2,11 +2,14 @@
 // Prints the vpsfw systemd unit for a given node binary, install prefix and policy path, with the
 // hardening from hardening.json and Node's flags from node-options.json (the files the NixOS
 // module and package read too). Used by ubuntu/install.sh.
-//   node unit.mjs --node /usr/bin/node --prefix /opt/vpsfw --policy /etc/vpsfw/policy.json
-import { readFileSync } from 'node:fs';
+//   node unit.mjs --node /usr/bin/node --prefix /opt/vpsfw --policy /etc/vpsfw/policy.json [--root DIR]
+// The policy is read (under --root, when the unit is for another root tree) for its HTTP
+// listener: the unit lets the listener's clients in (IPAddressAllow), and nothing else.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { node: { type: 'string' }, prefix: { type: 'string' }, policy: { type: 'string' } } });
+const { values } = parseArgs({ options: { node: { type: 'string' }, prefix: { type: 'string' }, policy: { type: 'string' }, root: { type: 'string', default: '/' } } });
 for (const k of ['node', 'prefix', 'policy']) {
   if (!values[k]) {
     process.stderr.write(`unit.mjs: --${k} is required\n`);
@@ -16,6 +19,12 @@ for (const k of ['node', 'prefix', 'policy']) {
 
 const hardening = JSON.parse(readFileSync(new URL('./hardening.json', import.meta.url), 'utf8'));
 const { flags, environment } = JSON.parse(readFileSync(new URL('./node-options.json', import.meta.url), 'utf8'));
+
+// The agent's own reading of the policy (agent/dist: install.sh builds the agent first).
+const policyFile = join(values.root, values.policy);
+const http = existsSync(policyFile) ? (await import('../dist/policy/load.js').then((m) => m.loadPolicy({ file: policyFile }))).policy.http : null;
+const { unitIpAllow } = await import('../dist/http/listen.js');
+const ipAllow = http?.listen ? [`# The HTTP listener's clients (policy http.allowFrom; docs/observability.md).`, `IPAddressAllow=${unitIpAllow(http.allowFrom).join(' ')}`] : [];
 
 /** systemd's value syntax: booleans as yes/no, lists space-separated (one line per list item for filters). */
 function lines(key, value) {
@@ -51,7 +60,7 @@ StateDirectory=vpsfw
 StateDirectoryMode=0700
 RuntimeDirectory=vpsfw
 RuntimeDirectoryMode=0755
-${Object.entries(hardening).flatMap(([k, v]) => lines(k, v)).join('\n')}
+${[...Object.entries(hardening).flatMap(([k, v]) => lines(k, v)), ...ipAllow].join('\n')}
 
 [Install]
 WantedBy=multi-user.target

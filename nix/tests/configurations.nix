@@ -48,6 +48,14 @@
       logging.dropLogsPerSecond = 5;
     };
   };
+  http-beyond-loopback = {
+    http = {
+      enable = true;
+      listenAddress = "::";
+      port = 9100;
+    };
+    settings.http.allowFrom = [ "10.0.0.0/24" ];
+  };
   bad-cidr = {
     denyNetworks = [ "10.0.0.300/8" ];
   };

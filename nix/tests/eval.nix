@@ -42,5 +42,6 @@ in
       flushRuleset = true;
     };
   };
+  unitWithHttp = unitOf { services.vpsfw.http.enable = true; };
   servicesWhenDisabled = lib.attrNames (servicesVpsfw { }).config.systemd.services;
 }

@@ -35,6 +35,7 @@ if (!LIB) {
     undocumented: string[];
     unit: Unit;
     unitWithFlushedNftables: Unit;
+    unitWithHttp: Unit;
     servicesWhenDisabled: string[];
   };
   const dir = mkdtempSync(join(tmpdir(), 'vpsfw-nix-'));
@@ -42,7 +43,7 @@ if (!LIB) {
 
   t.test('every option has a description', async (t) => {
     t.same(evaluated.undocumented.filter((o) => !o.includes('_module')), []);
-    for (const o of ['enable', 'package', 'openPorts.tcp', 'denyNetworks', 'bans.allowlist', 'detectors.synFlood', 'payloadRules', 'queueNumber', 'failMode', 'logLevel', 'settings']) {
+    for (const o of ['enable', 'package', 'openPorts.tcp', 'denyNetworks', 'bans.allowlist', 'detectors.synFlood', 'payloadRules', 'queueNumber', 'failMode', 'logLevel', 'http.enable', 'http.listenAddress', 'http.port', 'settings']) {
       t.ok(evaluated.options.includes(`services.vpsfw.${o}`), `option ${o}`);
     }
   });
@@ -85,6 +86,15 @@ if (!LIB) {
     t.equal(unit.unitConfig.ReloadPropagatedFrom, 'nftables.service', 'rules re-applied after each nftables reload');
     t.ok(unit.after.includes('nftables.service'));
     t.equal(unit.warnings.length, 2, 'both judge every packet; a window without rules');
+  });
+
+  t.test('the HTTP listener: its address in the policy; the unit lets its clients in and restarts when it changes', async (t) => {
+    t.notOk('IPAddressAllow' in evaluated.unit.serviceConfig, 'off: no IP traffic allowed');
+    const unit = evaluated.unitWithHttp;
+    t.same(unit.serviceConfig.IPAddressAllow, ['127.0.0.0/8', '::1/128'], 'on: loopback clients');
+    t.equal(unit.serviceConfig.IPAddressDeny, 'any', 'and nothing else');
+    t.same(unit.restartTriggers, ['0', '{"listen":"127.0.0.1:9469"}'], 'a reload refuses a new listener: a change restarts');
+    t.same((evaluated.policies['http-beyond-loopback'] as { http: unknown }).http, { listen: '[::]:9100', allowFrom: ['10.0.0.0/24'] }, 'an IPv6 address in brackets; allowFrom from settings');
   });
 
   t.test('what the options produce', async (t) => {

@@ -147,7 +147,7 @@ install_files() {
   fi
   [ "$DRY" = 1 ] || $cli check --policy "$ROOT$POLICY" >/dev/null || die "$ROOT$POLICY is not a valid policy (see above): fix it, then run this again"
   printf '#!/bin/sh\n# Installed by vpsfw install.sh.\nexec %s %s/bin/vpsfw.js "$@"\n' "$NODE_IN_TARGET" "$PREFIX" | put "$WRAPPER" 0755
-  "$NODE" "$SRC/agent/packaging/unit.mjs" --node "$NODE_IN_TARGET" --prefix "$PREFIX" --policy "$POLICY" | put "$UNIT" 0644
+  "$NODE" "$SRC/agent/packaging/unit.mjs" --node "$NODE_IN_TARGET" --prefix "$PREFIX" --policy "$POLICY" --root "${ROOT:-/}" | put "$UNIT" 0644
 }
 
 start_service() {

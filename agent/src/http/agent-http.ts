@@ -11,9 +11,11 @@ import type { EventFeed } from '../log/tap.js';
 import { Exposition } from '../metrics/exposition.js';
 import type { Policy } from '../policy/schema.js';
 import type { Cidr } from '../policy/units.js';
-import { formatListen, urlOf, type Listen } from './listen.js';
+import { formatListen, localHost, urlOf, type Listen } from './listen.js';
 import { RecentEvents } from './recent-events.js';
-import { closeListener, startListener, type Reply, type Route } from './server.js';
+import { allowlistMatcher } from '../bans/allowlist.js';
+import { VpsfwError } from '../errors.js';
+import { closeListener, probeListener, startListener, type Reply, type Route } from './server.js';
 import { loadToken } from './token.js';
 
 export interface AgentHttpDeps {
@@ -70,6 +72,13 @@ export async function startAgentHttp(d: AgentHttpDeps): Promise<AgentHttp> {
   }
   // Port 0 (the tests') is the port the kernel picked.
   const bound = { ...d.listen, port: (server.address() as AddressInfo).port };
+  // This host's own connection comes from the address it connects to: worth trying only where
+  // that address may connect.
+  const own = localHost(bound);
+  if (allowlistMatcher(d.allowFrom)(own)) {
+    const why = await probeListener(own, bound.port);
+    if (why) d.onError(new VpsfwError('VPSFW_ERR_HTTP', `this host cannot connect to the listener at ${urlOf(bound)} (${why}): under systemd the unit must allow its clients (IPAddressAllow; after changing http in the policy, run the installer again: docs/observability.md)`), 'self-check');
+  }
   return {
     status: { listen: formatListen(bound), url: urlOf(bound), tokenFile: d.tokenFile },
     close: async () => {

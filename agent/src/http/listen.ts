@@ -57,10 +57,14 @@ export function listenRefusal(l: Listen, allowFrom: readonly Cidr[]): string | n
   return 'a listener beyond loopback needs http.allowFrom to name the networks that may connect (docs/observability.md, Risks)';
 }
 
-/** The address a browser on this host reaches the listener at (an unspecified address means every one, loopback included). */
+/** The address this host reaches the listener at: an unspecified address means every one, loopback included. */
+export function localHost(l: Listen): string {
+  return l.host === '0.0.0.0' ? '127.0.0.1' : l.host === '::' ? '::1' : l.host;
+}
+
+/** The address a browser on this host opens. */
 export function urlOf(l: Listen): string {
-  const host = l.host === '0.0.0.0' ? '127.0.0.1' : l.host === '::' ? '::1' : l.host;
-  return `http://${formatListen({ ...l, host })}/`;
+  return `http://${formatListen({ ...l, host: localHost(l) })}/`;
 }
 
 /**

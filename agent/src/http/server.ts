@@ -2,7 +2,7 @@
 // answers 401 without the token, GET only, small bounded timeouts and connection count, and the
 // headers that keep a browser from sending the page anywhere or framing it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { allowlistMatcher } from '../bans/allowlist.js';
 import { VpsfwError } from '../errors.js';
 import type { Cidr } from '../policy/units.js';
@@ -74,6 +74,24 @@ async function serve(o: ListenerOptions, req: IncomingMessage, res: ServerRespon
   const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
   res.writeHead(reply.status ?? 200, { ...HEADERS, 'content-type': reply.type, 'content-length': body.length });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * Why this host cannot open a connection to the listener, or null when it can. A unit that denies
+ * IP traffic (IPAddressDeny=any) without allowing the listener's clients refuses every one of them
+ * without a word: this says so at start.
+ */
+export function probeListener(host: string, port: number, timeoutMs = 2000): Promise<string | null> {
+  return new Promise((resolve) => {
+    const sock = connect({ host, port });
+    const done = (why: string | null) => {
+      sock.destroy();
+      resolve(why);
+    };
+    sock.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
+    sock.once('connect', () => done(null));
+    sock.once('error', (err) => done(err.message));
+  });
 }
 
 export function closeListener(server: Server): Promise<void> {

@@ -133,3 +133,13 @@ t.test('a taken address: VPSFW_ERR_HTTP naming it', async (t) => {
   const port = Number(new URL(http.status.url).port);
   await t.rejects(listener(t, { listen: { host: '127.0.0.1', port, family: 4 } }), { code: 'VPSFW_ERR_HTTP', message: `cannot listen on 127.0.0.1:${port}: the address is in use` });
 });
+
+t.test('the self-check at start: a listener this host can reach says nothing; one it cannot, says why', async (t) => {
+  const { errors } = await listener(t);
+  t.same(errors, [], 'reachable: no error');
+  const { probeListener } = await import('../../../agent/src/http/server.js');
+  const { http } = await listener(t);
+  const port = Number(new URL(http.status.url).port);
+  await http.close();
+  t.match(await probeListener('127.0.0.1', port), /ECONNREFUSED/, 'a closed port: the reason');
+});

@@ -140,10 +140,13 @@ function bansChanged(): void {
 
 let after = 0;
 
+/** The event's summary line, then the fields it does not already say. */
 function describe(e: EventPage['events'][number]): string {
   const f = e as Record<string, unknown>;
-  const parts = ['address', 'src', 'dst', 'dport', 'by', 'reason', 'duration', 'policyHash', 'trigger'].filter((k) => f[k] !== undefined && f[k] !== null).map((k) => `${k}=${String(f[k])}`);
-  return `${e.time.slice(11, 19)} ${e.event} ${e.msg} ${parts.join(' ')}`;
+  const parts = ['address', 'src', 'dst', 'dport', 'by', 'reason', 'duration', 'policyHash', 'trigger']
+    .filter((k) => f[k] !== undefined && f[k] !== null && !e.msg.includes(String(f[k])))
+    .map((k) => `${k}=${String(f[k])}`);
+  return `${e.time.slice(11, 19)} ${e.msg} ${parts.join(' ')}`;
 }
 
 async function loadEvents(): Promise<void> {
