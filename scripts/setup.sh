@@ -10,6 +10,7 @@ PACKAGES=(
   iptables ipset iproute2 conntrack            # the kernel side the agent drives
   libnetfilter-queue-dev libnfnetlink-dev build-essential python3 # the native NFQUEUE bindings (node-gyp)
   iputils-ping netcat-openbsd hping3 python3-scapy tcpdump iperf3 # demo, tests and benchmarks
+  prometheus chromium tmux                     # the observability tests: a real scraper, a browser, a terminal
   nix-bin debootstrap systemd                  # Nix hash check, the systemd container test, systemd-analyze
 )
 

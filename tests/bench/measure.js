@@ -64,10 +64,10 @@ export async function startPinned(lab, ns, cpu, cmd, args, ready, timeoutMs = 30
 /**
  * The full agent (agent.js: `vpsfw run` on a queue backend) in the server namespace, pinned to the
  * consumer core, with the Node flags and environment the installed units give it. `dir` holds
- * policy.json and gets the control socket and the state directory.
+ * policy.json and gets the control socket and the state directory. `http`: the listener's address.
  */
-export function startAgent(lab, backend, dir, timeoutMs = 30_000) {
-  const args = [...AGENT_NODE_FLAGS, join(here, 'agent.js'), backend, join(dir, 'policy.json'), join(dir, 'control.sock'), join(dir, 'state')];
+export function startAgent(lab, backend, dir, timeoutMs = 30_000, http = undefined) {
+  const args = [...AGENT_NODE_FLAGS, join(here, 'agent.js'), backend, join(dir, 'policy.json'), join(dir, 'control.sock'), join(dir, 'state'), ...(http ? [http] : [])];
   return startPinned(lab, lab.server, CONSUMER_CPU, process.execPath, args, (l) => l.includes('"event":"start"'), timeoutMs, AGENT_NODE_ENV);
 }
 

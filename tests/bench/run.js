@@ -19,7 +19,7 @@ import { parsePolicy } from '../../agent/dist/policy/load.js';
 import { candidatePaths } from '../../agent/dist/queue/native-binding.js';
 import { agentMemory } from './agent-memory.js';
 import { underAttack } from './attack.js';
-import { CONNTRACK_RULE, CONSUMER_CPU, ECHO_PORT, FLOOD_PORT, loadavg, median, peakRssMiB, queueDrops, startAgent, startPinned, startUdpSink, tcpThroughput, udpFlood, udpRtt } from './measure.js';
+import { CONNTRACK_RULE, CONSUMER_CPU, ECHO_PORT, FLOOD_PORT, loadavg, median, peakRssMiB, queueDrops, SENDER_CPU, startAgent, startPinned, startUdpSink, tcpThroughput, udpFlood, udpRtt } from './measure.js';
 import { benchPolicy, WEB_PORT } from './policy.js';
 import { writeReport } from './report.js';
 import { routeBenchRange } from './syn-load.js';
@@ -50,6 +50,8 @@ const rows = [
   { name: 'native', what: 'vpsfw addon via NativeQueue, accepts all', queue: true, native: true, cmd: () => consumer('native') },
   { name: 'agent-nfqueue', what: 'vpsfw agent, realistic policy, `nfqueue` backend', agent: 'nfqueue' },
   { name: 'agent-native', what: 'vpsfw agent, realistic policy, native backend', agent: 'native', native: true },
+  // The same agent with its HTTP listener on and Prometheus' load on it: /metrics once a second.
+  { name: 'agent-http', what: 'the same, HTTP listener on, /metrics scraped every second', agent: 'native', native: true, http: true },
 ];
 const SECTIONS = ['tcp', 'attack', 'memory', 'agent-memory'];
 const ALL = [...rows.map((r) => r.name), ...SECTIONS];
@@ -63,14 +65,16 @@ const agentRules = renderKernel(parsePolicy(benchPolicy, 'bench').policy);
 const serverFirewall = (lab) => new KernelFirewall(realRunner(['ip', 'netns', 'exec', lab.server]));
 const iptables = (lab, op) => lab.exec(lab.server, 'iptables', [op, 'INPUT', '-p', 'udp', '-m', 'multiport', '--dports', `${FLOOD_PORT},${ECHO_PORT}`, '-j', 'NFQUEUE', '--queue-num', '0']);
 
+const HTTP = '127.0.0.1:9469';
+
 /** The agent on the bench policy; resolves once it has started. */
-function startBenchAgent(lab, backend, work) {
+function startBenchAgent(lab, backend, work, http = undefined) {
   writeFileSync(join(work, 'policy.json'), JSON.stringify(benchPolicy));
-  return startAgent(lab, backend, work);
+  return startAgent(lab, backend, work, 30_000, http);
 }
 
 async function startConsumer(lab, row, tools, work) {
-  if (row.agent) return startBenchAgent(lab, row.agent, work);
+  if (row.agent) return startBenchAgent(lab, row.agent, work, row.http ? HTTP : undefined);
   await (row.agentRules ? serverFirewall(lab).apply(agentRules) : iptables(lab, '-A'));
   const [cmd, ...args] = row.cmd(tools);
   return startPinned(lab, lab.server, CONSUMER_CPU, cmd, args, (l) => l === 'ready');
@@ -78,13 +82,16 @@ async function startConsumer(lab, row, tools, work) {
 
 async function measureRow(lab, row, tools, work) {
   const proc = row.name === 'kernel' ? undefined : await startConsumer(lab, row, tools, work);
+  // On the sender's core, as a Prometheus on the same host would take a core from the agent's neighbours.
+  const scraper = row.http ? await startPinned(lab, lab.server, SENDER_CPU, node, [join(here, 'scraper.js'), `http://${HTTP}/metrics`, join(work, 'state', 'http-token'), String(seconds * 4 + 60)], (l) => l === 'ready') : undefined;
   try {
     const rtt = await udpRtt(lab, tools, rttCount);
     const flood = await udpFlood(lab, tools, seconds);
     const drops = proc ? await queueDrops(lab) : undefined;
     const rssMiB = proc && !row.c ? peakRssMiB(proc.pid) : null;
-    return { ...flood, drops, rtt, rssMiB };
+    return { ...flood, drops, rtt, rssMiB, ...(scraper ? { scrapes: Number(scraper.lines.stdout.at(-1)) } : {}) };
   } finally {
+    await scraper?.stop();
     await proc?.stop();
     if (row.agentRules) await serverFirewall(lab).remove();
     else if (row.queue) await iptables(lab, '-D');
@@ -102,6 +109,7 @@ function summarize(row, runs) {
     drops: runs[0].drops ? { queueDropped: pick((r) => r.drops.queueDropped), userDropped: pick((r) => r.drops.userDropped) } : undefined,
     rtt: { p50us: pick((r) => r.rtt.p50us), p99us: pick((r) => r.rtt.p99us), lost: runs.reduce((a, r) => a + r.rtt.lost, 0) },
     rssMiB: runs.some((r) => r.rssMiB !== null) ? Math.max(...runs.map((r) => r.rssMiB ?? 0)) : null,
+    ...(runs[0].scrapes !== undefined ? { scrapes: pick((r) => r.scrapes) } : {}),
     runs,
   };
 }

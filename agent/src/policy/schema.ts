@@ -147,7 +147,7 @@ export const Http = z
     listen: parsedString(parseListen, 'expected an address and a port such as "127.0.0.1:9469" or "[::1]:9469"')
       .nullable()
       .default(null)
-      .describe('Where the agent serves its metrics (GET /metrics) and its dashboard (GET /), behind a token; null: no listener. `vpsfw run --http` overrides it.'),
+      .describe('Where the agent serves its metrics (GET /metrics) and its dashboard (GET /), behind a token: an address and a port, e.g. "127.0.0.1:9469"; null (the default): no listener. `vpsfw run --http` overrides it.'),
     allowFrom: z
       .array(CidrSpec)
       .min(1)
@@ -157,7 +157,8 @@ export const Http = z
   .superRefine((h, ctx) => {
     const refusal = h.listen && listenRefusal(h.listen, h.allowFrom);
     if (refusal) ctx.addIssue({ code: 'custom', path: ['listen'], message: refusal, input: `${h.listen!.host}:${h.listen!.port}` });
-  });
+  })
+  .describe('The HTTP listener: Prometheus metrics and the dashboard (docs/observability.md). Off unless `listen` is set; read at start (a reload that changes it is refused).');
 
 export const Policy = z
   .strictObject({
