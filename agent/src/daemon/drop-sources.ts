@@ -2,6 +2,10 @@
 // snapshot. Counted on the packet path for refused packets only, keyed by the packet's own address
 // bytes (no string is made), in a small table per family whose least recently refused source makes
 // room: a source refused again and again stays, a spoofed flood's one-packet sources pass through.
+// A source not in the table enters it at one refused packet in ENTRY_EVERY: a flood of new sources
+// then costs mostly a lookup per packet rather than an eviction each (about 0.3 against 0.5 µs a
+// packet, measured on a busy 2-core VM), and a source refused often enters within a few packets;
+// its count starts there.
 // Packets the kernel drops (bans, denied networks) never reach the agent and are not counted here.
 import { sourceKey } from '../engine/match.js';
 import type { Packet } from '../packet/types.js';
@@ -11,6 +15,7 @@ import { SlotTable } from '../tables/slot-table.js';
 
 /** Sources of each family remembered. */
 export const DROP_SOURCES = 4096;
+export const ENTRY_EVERY = 4;
 
 class DropTable extends SlotTable {
   readonly drops: Float64Array;
@@ -28,6 +33,7 @@ export interface DropSource {
 
 export class DropSources {
   readonly #tables: ByFamily<DropTable>;
+  #misses = 0;
 
   constructor(max = DROP_SOURCES) {
     this.#tables = new ByFamily((family) => new DropTable(WORDS[family], max));
@@ -37,10 +43,12 @@ export class DropSources {
     const key = sourceKey(p);
     const t = this.#tables.of(key);
     let s = t.find(key);
-    if (s < 0) {
+    if (s >= 0) t.touch(s);
+    else if (++this.#misses % ENTRY_EVERY !== 0) return;
+    else {
       s = t.insert(key);
       t.drops[s] = 0;
-    } else t.touch(s);
+    }
     t.drops[s]!++;
   }
 
