@@ -1,6 +1,7 @@
 // The status snapshot's counters as the running agent keeps them: reloads accepted and rejected
-// (a new HTTP listener needs a restart), bans made and lifted; the HTTP listener's address, and
-// its refusals: `--http` beyond loopback without http.allowFrom, `vpsfw dashboard` without a listener.
+// (a new HTTP listener needs a restart: policy/restart.ts), bans made (by decider and origin) and
+// lifted; the HTTP listener's address, and its refusals: `--http` beyond loopback without
+// http.allowFrom, `vpsfw dashboard` without a listener.
 import t from 'tap';
 import type { AgentStatus } from '../../agent/src/daemon/status.js';
 import { startAgent } from '../../agent/src/demo/agent-process.js';
@@ -17,14 +18,16 @@ t.test('reloads and bans counted; the listener kept through a refused reload', a
   agent.writePolicy({ ...policy, http: { listen: '127.0.0.1:9470' } });
   const refused = await agent.cli(['reload']);
   t.equal(refused.code, 1);
-  t.match(refused.stderr, /http: the HTTP listener cannot change while running: restart the service \(got "127\.0\.0\.1:9470"\)/);
+  t.match(refused.stderr, /http\.listen: cannot change while running: restart the service \(got .*9470/);
   const s = await status();
   t.same(s.reloads, { accepted: 1, rejected: 1 });
   t.equal(s.http?.listen, '127.0.0.1:9469', 'the listener is the one it started with');
 
   await agent.cli(['ban', lab.attacker.ip4, '--for', '10m']);
   await agent.cli(['unban', lab.attacker.ip4]);
-  t.match((await status()).bans, { active: 0, made: { control: 1 }, lifted: 1, recent: [{ address: lab.attacker.ip4, by: 'control' }] });
+  const bans = (await status()).bans;
+  t.match(bans, { active: 0, lifted: 1, recent: [{ address: lab.attacker.ip4, by: 'control', origin: 'control' }] });
+  t.same(bans.made, [{ by: 'control', origin: 'control', count: 1 }]);
 });
 
 t.test('refusals: a listener beyond loopback the policy did not ask for; the dashboard with no listener', async (t) => {

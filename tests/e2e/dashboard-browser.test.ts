@@ -41,7 +41,7 @@ t.test('the dashboard: refused without the token; with it, live charts and a ban
   t.equal(ok?.status(), 200, 'with the token: the page');
   await page.waitForFunction(() => Number(document.querySelector('#chart-verdicts')?.getAttribute('data-points')) >= 2, null, { timeout: 30_000 });
   t.match(await page.locator('#agent').textContent(), /policy [0-9a-f]{16}/, 'the agent and its policy hash');
-  t.match(await page.locator('#policy').textContent(), /web: accept inbound tcp port 8080,80/, 'the policy summary');
+  t.match(await page.locator('#policy').textContent(), /web: accept inbound tcp local 8080,80/, 'the policy summary');
   await page.evaluate(() => ((window as unknown as { before: boolean }).before = true));
 
   // 2000 SYNs, 0.5 ms apart (as tests/e2e/agent-detectors.test.ts): banned within the first second.

@@ -1,5 +1,5 @@
-// The Ubuntu unit and the HTTP listener: unit.mjs reads the policy (under --root when the unit is
-// for another tree) and lets in the listener's clients (http.allowFrom) and nothing more; without
+// The Ubuntu unit and the HTTP listener: unit.mjs reads the policy (--log-access, the file as the
+// installer sees it) and lets in the listener's clients (http.allowFrom) and nothing more; without
 // a listener the unit allows no IP traffic at all; the exposure score stays at most 2.0 either way.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
@@ -17,7 +17,7 @@ function unitFor(t: { teardown(f: () => void): void }, policy: unknown) {
   mkdirSync(join(root, 'usr/bin'), { recursive: true });
   copyFileSync(process.execPath, join(root, 'usr/bin/node'));
   if (policy !== undefined) writeFileSync(join(root, 'etc/vpsfw/policy.json'), JSON.stringify(policy));
-  const unit = execFileSync(process.execPath, [UNIT_MJS, '--node', '/usr/bin/node', '--prefix', '/opt/vpsfw', '--policy', '/etc/vpsfw/policy.json', '--root', root], { encoding: 'utf8' });
+  const unit = execFileSync(process.execPath, [UNIT_MJS, '--node', '/usr/bin/node', '--prefix', '/opt/vpsfw', '--policy', '/etc/vpsfw/policy.json', '--log-access', join(root, 'etc/vpsfw/policy.json')], { encoding: 'utf8' });
   writeFileSync(join(root, 'etc/systemd/system/vpsfw.service'), unit);
   const security = execFileSync('systemd-analyze', ['security', '--offline=true', `--root=${root}`, 'vpsfw.service'], { encoding: 'utf8' });
   return { unit, score: Number(/Overall exposure level for vpsfw\.service: ([\d.]+)/.exec(security)?.[1]) };

@@ -14,7 +14,8 @@ export const SUITE = 'bookworm';
 
 /**
  * What the booted container needs without a network: systemd as PID 1, the kernel tools the agent
- * drives, the NFQUEUE library its binding links, and the small tools the test runs inside.
+ * drives, the NFQUEUE and NFLOG libraries its addon links, the small tools the test runs inside, and
+ * an OpenSSH server whose journal the agent follows (tests/system/journal.system.ts).
  */
 export const PACKAGES = [
   'systemd',
@@ -24,10 +25,12 @@ export const PACKAGES = [
   'iptables',
   'ipset',
   'libnetfilter-queue1',
+  'libnetfilter-log1',
   'ca-certificates',
   'netcat-openbsd',
   'procps',
   'iputils-ping',
+  'openssh-server',
 ] as const;
 
 const MARKER = '.vpsfw-root.json';

@@ -1,14 +1,17 @@
 import type { BanEntry } from '../bans/store.js';
-import { controlOption, parse, type Io } from './args.js';
+import { controlOption, jsonOption, parse, type Io } from './args.js';
 import { ask, CONTROL_HELP } from './client-command.js';
+import { humanDuration } from './duration.js';
+import { formatTable } from './table.js';
 
 const cmd = {
   usage: `usage: vpsfw bans [--json] [--control PATH]
 
-Lists the bans in force, soonest expiry first.
-  --json           as JSON
+Lists the bans in force, soonest expiry first: the address, the time left, the how-many-th ban of
+that address it is (escalation), who decided it and why.
+  --json           as JSON (times as epoch milliseconds)
 ${CONTROL_HELP}`,
-  options: { ...controlOption, json: { type: 'boolean' } },
+  options: { ...controlOption, ...jsonOption },
 } as const;
 
 export default async function bans(argv: string[], io: Io): Promise<number> {
@@ -18,8 +21,6 @@ export default async function bans(argv: string[], io: Io): Promise<number> {
   if (values.json) return io.out(JSON.stringify(list, null, 2)), 0;
   if (list.length === 0) return io.out('no bans'), 0;
   const now = Date.now();
-  for (const b of list) {
-    io.out(`${b.address.padEnd(40)} ${String(Math.max(0, Math.round((b.until - now) / 1000))).padStart(8)}s left  #${b.offense}  ${b.by}: ${b.reason}`);
-  }
+  io.out(formatTable(['address', 'left', 'ban #', 'by', 'reason'], list.map((b) => [b.address, humanDuration(b.until - now), String(b.offense), b.by, b.reason])));
   return 0;
 }

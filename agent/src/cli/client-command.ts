@@ -17,8 +17,14 @@ export const CONTROL_HELP = `  --control PATH   the daemon's control socket (def
 /** The one IPv4 or IPv6 address `ban` and `unban` take. */
 export function oneAddress(positionals: string[], usage: string): string {
   const [address] = positionals;
-  if (address === undefined || positionals.length > 1 || isIP(address) === 0) {
-    throw new UsageError(`expected one IPv4 or IPv6 address (got ${JSON.stringify(positionals.join(' '))})\n\n${usage}`);
-  }
-  return address;
+  const problem =
+    address === undefined
+      ? 'no address given: name one IPv4 or IPv6 address'
+      : positionals.length > 1
+        ? `one address at a time (got ${JSON.stringify(positionals.join(' '))})`
+        : isIP(address) === 0
+          ? `not an IPv4 or IPv6 address (got ${JSON.stringify(address)})`
+          : null;
+  if (problem) throw new UsageError(`${problem}\n\n${usage}`);
+  return address!;
 }

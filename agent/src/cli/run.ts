@@ -3,11 +3,11 @@ import { DEFAULT_CONTROL_PATH, DEFAULT_STATE_DIR } from '../control/protocol.js'
 import { UsageError } from '../errors.js';
 import { parseListen } from '../http/listen.js';
 import { createLogger } from '../log/logger.js';
-import { LogTap } from '../log/tap.js';
 import { controlOption, parse, policyOption, type Io } from './args.js';
 
 const cmd = {
-  usage: `usage: vpsfw run [--policy FILE] [--control PATH] [--state-dir DIR] [--http ADDR:PORT] [--debug] [--pcap FILE]
+  usage: `usage: vpsfw run [--policy FILE] [--control PATH] [--state-dir DIR] [--keep-rules]
+                 [--http ADDR:PORT] [--debug] [--pcap FILE]
 
 Runs the agent in the foreground (systemd runs it so): applies the kernel rules, judges the packets
 the kernel queues, logs one JSON line per event on stdout.
@@ -15,14 +15,18 @@ the kernel queues, logs one JSON line per event on stdout.
                    a service never picks up a file from its working directory)
   --control PATH   control socket (default ${DEFAULT_CONTROL_PATH})
   --state-dir DIR  where bans persist (default ${DEFAULT_STATE_DIR})
+  --keep-rules     at exit, leave the rules, sets and bans in force: they belong to whoever applied
+                   them (the vpsfw-rules unit: \`vpsfw apply\`, removed by \`vpsfw cleanup\`), so a
+                   restart or a crash of the agent never opens the host
   --http ADDR:PORT serve GET /metrics and the dashboard there, behind the token \`vpsfw dashboard\`
                    prints (over the policy's http.listen; beyond loopback only if http.allowFrom
                    says so), e.g. 127.0.0.1:9469 or [::1]:9469
   --debug          print every judged packet on one line (stderr)
   --pcap FILE      write every judged packet to a pcap file
 Signals: SIGHUP reloads the policy (a bad one is refused, the running one kept); SIGTERM/SIGINT
-remove every rule and set the agent added and exit 0.`,
-  options: { ...policyOption, ...controlOption, 'state-dir': { type: 'string' }, http: { type: 'string' }, debug: { type: 'boolean' }, pcap: { type: 'string' } },
+let a reload in flight finish, then remove every rule and set the agent added (not with
+--keep-rules) and exit 0.`,
+  options: { ...policyOption, ...controlOption, 'state-dir': { type: 'string' }, 'keep-rules': { type: 'boolean' }, http: { type: 'string' }, debug: { type: 'boolean' }, pcap: { type: 'string' } },
 } as const;
 
 export default async function run(argv: string[], io: Io): Promise<number> {
@@ -30,17 +34,16 @@ export default async function run(argv: string[], io: Io): Promise<number> {
   if (values.help) return io.out(cmd.usage), 0;
   const http = values.http === undefined ? undefined : parseListen(values.http);
   if (http === null) throw new UsageError(`--http: expected an address and a port such as 127.0.0.1:9469 or [::1]:9469 (got "${values.http}")`);
-  const events = new LogTap();
-  const log = createLogger('info', 1, events);
+  const log = createLogger('info');
   try {
     await runDaemon({
       policy: { file: values.policy },
       controlPath: values.control ?? DEFAULT_CONTROL_PATH,
       stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR,
       debug: values.debug ?? false,
+      keepRules: values['keep-rules'] ?? false,
       pcap: values.pcap,
       http,
-      events,
       log,
     });
   } catch (err) {

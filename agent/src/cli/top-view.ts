@@ -18,13 +18,13 @@ interface Row {
   unit: string;
 }
 
-/** Rates (per second) of a counter over consecutive readings; null where it is not counted. */
-function rates(samples: readonly Sample[], pick: (s: AgentStatus) => number | null): Array<number | null> {
+/** Rates (per second) of a counter over consecutive readings; null for a first reading, or where the counter restarted (the kernel's, at a reload). */
+function rates(samples: readonly Sample[], pick: (s: AgentStatus) => number): Array<number | null> {
   return samples.map((x, i) => {
     const prev = samples[i - 1];
     const now = pick(x.s);
     const then = prev && pick(prev.s);
-    if (!prev || now === null || then === null || then === undefined || now < then) return null;
+    if (!prev || then === undefined || now < then) return null;
     return (now - then) / Math.max(0.001, (x.at - prev.at) / 1000);
   });
 }
@@ -48,7 +48,9 @@ function rows(samples: readonly Sample[]): Row[] {
     { label: 'drop/s', values: rates(samples, (s) => s.verdicts.drop), unit: '' },
     { label: 'reject/s', values: rates(samples, (s) => s.verdicts.reject), unit: '' },
     { label: 'bans', values: samples.map((x) => x.s.bans.active), unit: ' in force' },
-    { label: 'bans/s', values: rates(samples, (x) => Object.values(x.bans.made).reduce((a, b) => a + b, 0)), unit: '' },
+    { label: 'bans/s', values: rates(samples, (x) => x.bans.made.reduce((a, m) => a + m.count, 0)), unit: '' },
+    // Packets of banned sources: dropped by the kernel before the agent sees them.
+    { label: 'banned/s', values: rates(samples, (s) => s.kernel.counters.banned + s.kernel.counters.bannedNetworks), unit: '' },
     { label: 'queue/s', values: rates(samples, (s) => s.queue.received), unit: ' judged' },
     { label: 'unjudged/s', values: rates(samples, (s) => s.queue.unjudged), unit: '' },
   ];
@@ -61,7 +63,7 @@ export function topScreen(samples: readonly Sample[], width: number, now: number
   const s = last.s;
   const spark = Math.max(10, Math.min(SAMPLES, width - 30));
   const out = [
-    `vpsfw ${s.version}  pid ${s.pid}  up ${left(s.uptimeSeconds * 1000)}  policy ${s.policy.hash}  ${(s.memory.rss / 1048576).toFixed(1)} MiB  loop p99 ${s.eventLoop.p99Ms} ms   (q quits)`,
+    `vpsfw ${s.version}  pid ${s.pid}  up ${left(s.uptimeSeconds * 1000)}  policy ${s.policy.hash}  ${(s.memory.rss / 1048576).toFixed(1)} MiB  loop p99 ${s.eventLoopDelayMs.p99} ms   (q quits)`,
     '',
     ...rows(samples).map((r) => `${r.label.padEnd(11)} ${sparkline(r.values, spark)} ${number(r.values.at(-1)).padStart(7)}${r.unit}`),
     '',

@@ -8,7 +8,8 @@ const cmd = {
   usage: `usage: vpsfw top [--count N] [--control PATH]
 
 A live view of the running agent, read once a second: verdicts, bans and queue rates with their
-last minute as sparklines, the sources it refused most, the bans it made last. q (or Ctrl-C) quits.
+last minute as sparklines (banned/s: packets of banned sources the kernel dropped), the sources
+refused most, the bans made last. q (or Ctrl-C) quits.
 When the output is not a terminal, one plain line per second instead, and a line per new ban.
   --count N        stop after N readings
 ${CONTROL_HELP}`,

@@ -26,11 +26,12 @@ export async function callDaemon(path: string, req: Request, timeoutMs = 10_000)
 }
 
 function explain(path: string, err: NodeJS.ErrnoException): VpsfwError {
+  if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+    return new VpsfwError('VPSFW_ERR_NOT_RUNNING', `vpsfw is not running (no control socket at ${path}); start it with \`systemctl start vpsfw\` or \`vpsfw run\``, { cause: err });
+  }
   const why =
-    err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
-      ? `the vpsfw daemon is not running (no control socket at ${path}); start it with \`systemctl start vpsfw\` or \`vpsfw run\``
-      : err.code === 'EACCES' || err.code === 'EPERM'
-        ? `permission denied on ${path}: the control socket is for root only (try sudo)`
-        : `cannot talk to the daemon at ${path}: ${err.message}`;
+    err.code === 'EACCES' || err.code === 'EPERM'
+      ? `permission denied on ${path}: the control socket is for root only (try sudo)`
+      : `cannot talk to the daemon at ${path}: ${err.message}`;
   return new VpsfwError('VPSFW_ERR_CONTROL_UNAVAILABLE', why, { cause: err });
 }

@@ -1,12 +1,15 @@
-// The sources whose packets the agent dropped or rejected most, for `vpsfw top` and the status
-// snapshot. Counted on the packet path for refused packets only, keyed by the packet's own address
-// bytes (no string is made), in a small table per family whose least recently refused source makes
-// room: a source refused again and again stays, a spoofed flood's one-packet sources pass through.
+// The sources whose packets were refused most, for `vpsfw top` and the status snapshot: those the
+// agent refused (judged) and those the kernel's static rules refused and showed it (NFLOG samples,
+// makeObserver in daemon/packet-handler.ts). Counted on the packet path for refused packets only,
+// keyed by the packet's own address bytes (no string is made), in a small table per family whose
+// least recently refused source makes room: a source refused again and again stays, a spoofed
+// flood's one-packet sources pass through.
 // A source not in the table enters it at one refused packet in ENTRY_EVERY: a flood of new sources
 // then costs mostly a lookup per packet rather than an eviction each (about 0.3 against 0.5 µs a
 // packet, measured on a busy 2-core VM), and a source refused often enters within a few packets;
 // its count starts there.
-// Packets the kernel drops (bans, denied networks) never reach the agent and are not counted here.
+// Packets the kernel drops in raw (bans, denied networks) never reach the agent and are not counted
+// here (the kernel counters count them), nor refused packets no detector asks to see.
 import { sourceKey } from '../engine/match.js';
 import type { Packet } from '../packet/types.js';
 import { addressText, WORDS } from '../tables/address-key.js';

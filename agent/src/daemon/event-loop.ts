@@ -8,10 +8,11 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 export const RESOLUTION_MS = 20;
 export const WINDOW_MS = 10_000;
 
+/** Milliseconds beyond the resolution. */
 export interface EventLoopDelay {
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
+  p50: number;
+  p99: number;
+  max: number;
   /** The window these cover (the last completed one; until there is one, the time since start). */
   windowSeconds: number;
 }
@@ -46,6 +47,6 @@ export class EventLoopMonitor {
     const h = this.#h;
     // Before its first wake-up the histogram has no samples (its percentiles read 0, its max a huge sentinel).
     const late = (ns: number) => (h.count === 0 ? 0 : Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100));
-    return { p50Ms: late(h.percentile(50)), p99Ms: late(h.percentile(99)), maxMs: late(h.max), windowSeconds: Math.round((now - this.#since) / 100) / 10 };
+    return { p50: late(h.percentile(50)), p99: late(h.percentile(99)), max: late(h.max), windowSeconds: Math.round((now - this.#since) / 100) / 10 };
   }
 }

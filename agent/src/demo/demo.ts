@@ -2,6 +2,7 @@
 // watches) in a server namespace, attacked with real packets from an attacker namespace while a
 // client goes about its business. Each scene has its own source address, so the table can say
 // who was banned for what. Every load is bounded in count and time.
+import { formatTable as formatTextTable, wrap } from '../cli/table.js';
 import { defaultPolicyDocument } from '../policy/defaults.js';
 import type { PolicyInput } from '../policy/schema.js';
 import { startAgent, type AgentProcess } from './agent-process.js';
@@ -14,15 +15,33 @@ export const DEMO_POLICY: PolicyInput = {
   payloadRules: [{ name: 'demo-path-traversal', protocol: 'tcp', ports: [80], pattern: { text: '/etc/passwd' }, action: 'drop', ban: false }],
 };
 
+// The detector settings the notes quote, as the demo's policy has them.
+const DETECTORS = DEMO_POLICY.detectors!;
+const SYN_BURST = DETECTORS.synFlood?.perSource?.burst;
+const ICMP_BURST = DETECTORS.icmpFlood?.perSource?.burst;
+const SCAN_PORTS = DETECTORS.portScan?.ports;
+const SCAN_WINDOW = DETECTORS.portScan?.window;
+
 export interface SceneResult {
   scene: string;
   source: string;
   sent: string;
   observed: string;
+  /** The agent's decisions during the scene, "rule:ssh ×1, ...", or "-". */
   decidedBy: string;
+  /** Why those counts differ from what was sent, where they do. */
+  note?: string | undefined;
   banned: boolean;
   expected: string;
   ok: boolean;
+}
+
+/** What a scene played: its texts, its check, and the note on its counts (from the counts themselves). */
+interface Played {
+  sent: string;
+  observed: string;
+  ok: (banBy: string | null, by: string) => boolean;
+  note?: (count: (decider: string) => number) => string;
 }
 
 interface Ctx {
@@ -38,13 +57,13 @@ async function decidedBy(agent: AgentProcess): Promise<Counters> {
   return (JSON.parse(r.stdout) as { decidedBy: Counters }).decidedBy;
 }
 
-function delta(before: Counters, after: Counters): string {
-  return Object.entries(after)
-    .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
-    .filter(([, d]) => d > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, d]) => `${k} ×${d}`)
-    .join(', ');
+function delta(before: Counters, after: Counters): Counters {
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
+      .filter(([, d]) => d > 0)
+      .sort((a, b) => b[1] - a[1]),
+  );
 }
 
 async function banned(agent: AgentProcess, address: string): Promise<string | null> {
@@ -58,12 +77,13 @@ async function waitBan(agent: AgentProcess, address: string, timeoutMs = 3000): 
   return e ? String(e.by) : banned(agent, address);
 }
 
-async function scene(c: Ctx, name: string, source: string, expected: string, play: () => Promise<{ sent: string; observed: string; ok: (banBy: string | null, by: string) => boolean }>): Promise<SceneResult> {
+async function scene(c: Ctx, name: string, source: string, expected: string, play: () => Promise<Played>): Promise<SceneResult> {
   const before = await decidedBy(c.agent);
   const r = await play();
   const banBy = await banned(c.agent, source);
-  const by = delta(before, await decidedBy(c.agent));
-  return { scene: name, source, sent: r.sent, observed: r.observed, decidedBy: by || '-', banned: banBy !== null, expected, ok: r.ok(banBy, by) };
+  const d = delta(before, await decidedBy(c.agent));
+  const by = Object.entries(d).map(([k, n]) => `${k} ×${n}`).join(', ');
+  return { scene: name, source, sent: r.sent, observed: r.observed, decidedBy: by || '-', note: r.note?.((k) => d[k] ?? 0), banned: banBy !== null, expected, ok: r.ok(banBy, by) };
 }
 
 export async function runScenes(c: Ctx): Promise<SceneResult[]> {
@@ -77,10 +97,15 @@ export async function runScenes(c: Ctx): Promise<SceneResult[]> {
   const web = await lab.attackerAlias(4);
 
   results.push(
-    await scene(c, 'normal client session (ssh port, ping)', lab.client.ip4, 'allowed', async () => {
+    await scene(c, 'normal client session', lab.client.ip4, 'allowed', async () => {
       const p = await probe(lab, lab.client.ns, lab.client.server4, 22, { chunks: ['hello', 'bye'] });
       const pongs = await pingCount(lab, lab.client.ns, lab.client.server4, { count: 3 });
-      return { sent: '1 TCP session, 3 pings', observed: `session ${p.replies === 2 ? 'answered' : 'failed'}, ${pongs}/3 pongs`, ok: (b) => p.replies === 2 && pongs === 3 && b === null };
+      return {
+        sent: 'ssh session, 3 pings',
+        observed: `session ${p.replies === 2 ? 'answered' : 'failed'}, ${pongs}/3 pongs`,
+        ok: (b) => p.replies === 2 && pongs === 3 && b === null,
+        note: (n) => `rule:ssh ×${n('rule:ssh')} for a whole session: the agent judges a connection's first packet; the rest of it passes in the kernel as an established flow.`,
+      };
     }),
   );
 
@@ -89,7 +114,16 @@ export async function runScenes(c: Ctx): Promise<SceneResult[]> {
       await lab.status(lab.attacker.ns, 'hping3', ['-q', '-S', '-p', '80', '-i', 'u500', '-c', '2000', '-a', flood.ip4, srv], { timeoutMs: 15_000 });
       const by = await waitBan(c.agent, flood.ip4);
       const p = await probe(lab, lab.client.ns, lab.client.server4, 22);
-      return { sent: '2000 SYNs in ~1 s', observed: `${by ? `banned (${by})` : 'not banned'}; client session ${p.replies > 0 ? 'answered' : 'failed'}`, ok: (b) => b === 'detector:synFlood' && p.replies > 0 };
+      return {
+        sent: '2000 SYNs in ~1 s',
+        observed: `${by ? `banned (${by})` : 'not banned'}; client ${p.replies > 0 ? 'still served' : 'failed'}`,
+        ok: (b) => b === 'detector:synFlood' && p.replies > 0,
+        note: (n) =>
+          `Of 2000 SYNs the agent saw ${n('rule:http') + n('detector:synFlood')}: ${n('rule:http')} accepted within the detector's allowance (burst ${SYN_BURST}), ` +
+          `${n('detector:synFlood')} dropped by it until the ban was in the kernel; the kernel's ban set dropped the rest before the queue. ` +
+          `flow:established ×${n('flow:established')}: the attacker's own RSTs answering the server's SYN-ACKs (port 80 is watched by the payload rule, so its flows are judged). ` +
+          `rule:ssh ×${n('rule:ssh')}: the client's session.`,
+      };
     }),
   );
 
@@ -97,15 +131,29 @@ export async function runScenes(c: Ctx): Promise<SceneResult[]> {
     await scene(c, 'ICMP echo flood', icmp.ip4, 'banned by detector:icmpFlood', async () => {
       const pongs = await pingCount(lab, lab.attacker.ns, srv, { count: 300, flood: true, local: icmp.ip4, deadlineS: 5 });
       const by = await waitBan(c.agent, icmp.ip4);
-      return { sent: '300 pings, flood mode', observed: `${pongs}/300 pongs, ${by ? `banned (${by})` : 'not banned'}`, ok: (b) => b === 'detector:icmpFlood' && pongs < 300 };
+      return {
+        sent: '300 pings, flood mode',
+        observed: `${pongs}/300 pongs, ${by ? `banned (${by})` : 'not banned'}`,
+        ok: (b) => b === 'detector:icmpFlood' && pongs < 300,
+        note: (n) =>
+          `rule:ping ×${n('rule:ping')}: accepted within the detector's allowance (burst ${ICMP_BURST}); detector:icmpFlood ×${n('detector:icmpFlood')}: dropped, and the source banned; ` +
+          `the kernel's ban set dropped the other pings before the queue.`,
+      };
     }),
   );
 
   results.push(
-    await scene(c, 'oversized ping (1400 bytes)', big.ip4, 'dropped by detector:oversizedIcmp; small pings answered', async () => {
+    await scene(c, 'oversized ping (1400 B)', big.ip4, 'dropped by detector:oversizedIcmp; small pings answered', async () => {
       const large = await pingCount(lab, lab.attacker.ns, srv, { count: 3, size: 1400, local: big.ip4, deadlineS: 4 });
       const small = await pingCount(lab, lab.attacker.ns, srv, { count: 2, local: big.ip4, deadlineS: 3 });
-      return { sent: '3 large + 2 normal pings', observed: `${large}/3 large answered, ${small}/2 normal answered`, ok: (b, by) => large === 0 && small === 2 && by.includes('detector:oversizedIcmp') && b === null };
+      return {
+        sent: '3 large + 2 normal pings',
+        observed: `${large}/3 large, ${small}/2 normal answered`,
+        ok: (b, by) => large === 0 && small === 2 && by.includes('detector:oversizedIcmp') && b === null,
+        note: (n) =>
+          `detector:oversizedIcmp ×${n('detector:oversizedIcmp')} for "3 large": ping, answered by no one, sends one request a second until its 4 s deadline, ` +
+          `so more than 3 may leave it; each is dropped (no ban: oversizedIcmp.ban is false). rule:ping ×${n('rule:ping')}: the normal pings.`,
+      };
     }),
   );
 
@@ -113,41 +161,56 @@ export async function runScenes(c: Ctx): Promise<SceneResult[]> {
     await scene(c, 'port scan (40 ports)', scan.ip4, 'banned by detector:portScan', async () => {
       await lab.status(lab.attacker.ns, 'hping3', ['-q', '-S', '-p', '++1000', '-i', 'u20000', '-c', '40', '-a', scan.ip4, srv], { timeoutMs: 15_000 });
       const by = await waitBan(c.agent, scan.ip4);
-      return { sent: '40 SYNs to ports 1000-1039', observed: by ? `banned (${by})` : 'not banned', ok: (b) => b === 'detector:portScan' };
+      return {
+        sent: '40 SYNs to ports 1000-1039',
+        observed: by ? `banned (${by})` : 'not banned',
+        ok: (b) => b === 'detector:portScan',
+        note: (n) =>
+          `default:inbound ×${n('default:inbound')}: SYNs to closed ports, dropped by the default; the next port went past the detector's limit ` +
+          `(${SCAN_PORTS} ports in ${SCAN_WINDOW}): detector:portScan ×${n('detector:portScan')} banned the source, and the kernel's ban set dropped the rest before the queue.`,
+      };
     }),
   );
 
   results.push(
-    await scene(c, 'blocked payload on port 80', web.ip4, 'dropped by payload:demo-path-traversal (whole and split)', async () => {
+    await scene(c, 'payload on port 80', web.ip4, 'dropped by payload:demo-path-traversal (whole and split)', async () => {
       const fine = await probe(lab, lab.attacker.ns, srv, 80, { local: web.ip4, chunks: ['GET /index.html HTTP/1.0\r\n\r\n'] });
       const whole = await probe(lab, lab.attacker.ns, srv, 80, { local: web.ip4, chunks: ['GET /../../etc/passwd HTTP/1.0\r\n\r\n'] });
       const split = await probe(lab, lab.attacker.ns, srv, 80, { local: web.ip4, chunks: ['GET /../../et', 'c/passwd HTTP/1.0\r\n\r\n'] });
       const say = (p: { replies: number }) => (p.replies > 0 ? 'answered' : 'blocked');
       return {
-        sent: '3 HTTP requests (1 clean, 1 with the pattern, 1 with it split over 2 segments)',
+        sent: '3 HTTP requests: clean, pattern, pattern split in 2 segments',
         // The split request's first segment is harmless and answered; the second completes the pattern.
-        observed: `clean ${say(fine)}, pattern ${say(whole)}, split pattern: ${split.replies === 1 ? 'first segment answered, second blocked' : `${split.replies} answers`}`,
+        observed: `clean ${say(fine)}, pattern ${say(whole)}, split: ${split.replies === 1 ? '1st segment answered, 2nd blocked' : `${split.replies} answers`}`,
         ok: (_b, by) => fine.replies === 1 && whole.replies === 0 && split.replies === 1 && by.includes('payload:demo-path-traversal'),
+        note: (n) =>
+          `rule:http ×${n('rule:http')}: each connection's first packet. flow:established ×${n('flow:established')}: the other packets of the flows, judged one by one ` +
+          `because the payload rule watches port 80. payload:demo-path-traversal ×${n('payload:demo-path-traversal')}: the 2 segments completing the pattern, ` +
+          `and TCP sending each again after it was dropped, until the probe gave up.`,
       };
     }),
   );
   return results;
 }
 
+/** The results at a glance (fits 100 columns), then each scene's details: decisions, expectation, why its counts are what they are. */
 export function formatTable(rows: SceneResult[]): string {
-  const cols: Array<[string, (r: SceneResult) => string]> = [
-    ['scene', (r) => r.scene],
-    ['source', (r) => r.source],
-    ['sent', (r) => r.sent],
-    ['observed', (r) => r.observed],
-    ['decided by (packets)', (r) => r.decidedBy],
-    ['expected', (r) => r.expected],
-    ['', (r) => (r.ok ? 'OK' : 'UNEXPECTED')],
-  ];
-  const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
-  const widths = cols.map((_, i) => Math.min(60, Math.max(...cells.map((row) => row[i]!.length))));
-  const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
-  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.slice(1).map(line)].join('\n');
+  const WIDTH = 100;
+  const table = formatTextTable(
+    ['#', 'scene', 'source', 'sent', 'observed', 'result'],
+    rows.map((r, i) => [String(i + 1), r.scene, r.source, r.sent, r.observed, r.ok ? 'OK' : 'UNEXPECTED']),
+    { width: WIDTH },
+  );
+  const field = (label: string, text: string) => wrap(text, WIDTH - 15).map((l, i) => `${i === 0 ? `   ${label}`.padEnd(15) : ' '.repeat(15)}${l}`);
+  const details = rows.flatMap((r, i) => [
+    '',
+    `${i + 1}. ${r.scene} (${r.source})`,
+    ...field('decided by', r.decidedBy),
+    ...field('expected', r.expected),
+    ...(r.note ? field('counts', r.note) : []),
+  ]);
+  const legend = wrap('decided by: the packets the agent judged, per deciding rule or detector. A banned source\'s packets are dropped by the kernel and never reach the agent.', WIDTH);
+  return [table, '', ...legend, ...details].join('\n');
 }
 
 /** Builds the lab, runs the agent and the scenes, always tears down; returns the results. */

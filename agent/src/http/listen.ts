@@ -2,6 +2,8 @@
 // `http.allowFrom`), `vpsfw run --http`, the systemd units (IPAddressAllow) and the listener itself.
 // Pure: no socket is opened here.
 import { isIPv4, isIPv6 } from 'node:net';
+import { allowlistMatcher } from '../bans/allowlist.js';
+import { parseTarget } from '../bans/target.js';
 import { canonicalAddress } from '../packet/address.js';
 import { formatCidr, type Cidr } from '../policy/units.js';
 
@@ -40,6 +42,15 @@ export function isLoopbackAddress(address: string): boolean {
 export function peerAddress(address: string): string {
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   return m ? m[1]! : address;
+}
+
+/** Whether a peer (as a socket gives it) is inside one of `allowFrom`. */
+export function peerMatcher(allowFrom: readonly Cidr[]): (address: string) => boolean {
+  const within = allowlistMatcher(allowFrom);
+  return (address) => {
+    const t = parseTarget(peerAddress(address));
+    return t !== null && within(t)?.kind === 'within';
+  };
 }
 
 /** A network that holds loopback addresses only. */

@@ -3,10 +3,9 @@
 // headers that keep a browser from sending the page anywhere or framing it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { allowlistMatcher } from '../bans/allowlist.js';
 import { VpsfwError } from '../errors.js';
 import type { Cidr } from '../policy/units.js';
-import { formatListen, peerAddress, type Listen } from './listen.js';
+import { formatListen, peerMatcher, type Listen } from './listen.js';
 import { requestToken, sameToken } from './token.js';
 
 export interface Reply {
@@ -38,12 +37,11 @@ const HEADERS = {
 };
 
 export async function startListener(o: ListenerOptions): Promise<Server> {
-  const allowed = allowlistMatcher(o.allowFrom);
+  const allowed = peerMatcher(o.allowFrom);
   const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) => void serve(o, req, res));
   server.maxConnections = MAX_CONNECTIONS;
   server.on('connection', (sock: Socket) => {
-    const peer = peerAddress(sock.remoteAddress ?? '');
-    if (peer === '' || !allowed(peer)) sock.destroy();
+    if (!allowed(sock.remoteAddress ?? '')) sock.destroy();
   });
   server.on('clientError', (_err, sock: Socket) => sock.destroy());
   await new Promise<void>((resolve, reject) => {

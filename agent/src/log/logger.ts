@@ -1,19 +1,16 @@
 // The one root logger, made in main and handed down; modules log through children. One JSON line
 // per event on stdout (systemd puts it in the journal). Packet data are values, never keys.
 import pino, { type Logger } from 'pino';
-import type { LogTap } from './tap.js';
 
 export type { Logger };
 
-/** `tap`: hands every event line to its subscribers as an object too (log/tap.ts). */
-export function createLogger(level: string, destination: pino.DestinationStream | number = 1, tap?: LogTap): Logger {
+export function createLogger(level: string, destination: pino.DestinationStream | number = 1): Logger {
   return pino(
     {
       level,
       base: { service: 'vpsfw' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      ...(tap ? { hooks: { logMethod: tap.logMethod() } } : {}),
     },
     typeof destination === 'number' ? pino.destination({ dest: destination, sync: false }) : destination,
   );

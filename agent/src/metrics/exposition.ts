@@ -1,6 +1,7 @@
 // GET /metrics: the status snapshot in the Prometheus text format, or in OpenMetrics when the
 // scraper asks for it (Prometheus does). The values are set from the snapshot at each scrape; the
-// agent counts where it always has (engine, queue, ban store), never for the exposition.
+// agent counts where it always has (engine, queue, ban store, the kernel's rule counters), never
+// for the exposition.
 //
 // prom-client does the formatting and escaping. Its entry point also loads its Pushgateway
 // (node:https, node:zlib) and its cluster aggregator: 11 MiB more resident memory, against 0.2 MiB
@@ -35,11 +36,17 @@ export class Exposition {
   readonly #verdicts = this.#counter('vpsfw_verdicts_total', 'Packets judged, by verdict and by who decided (rule:NAME, default:inbound, ratelimit:NAME, detector:NAME, payload:NAME, flow:NAME, malformed:REASON).', ['action', 'by']);
   readonly #detectorHits = this.#counter('vpsfw_detector_hits_total', 'Packets each detector stopped.', ['detector']);
   readonly #payloadMatches = this.#counter('vpsfw_payload_matches_total', 'Packets each payload rule matched, whatever its action.', ['rule']);
+  readonly #observed = this.#counter('vpsfw_observed_total', 'Packets the kernel refused and showed the agent (NFLOG samples, for the detectors), by who the agent says decided (rule:NAME, default:inbound, detector:NAME).', ['by']);
+  readonly #kernelRules = this.#counter('vpsfw_kernel_rule_packets_total', 'New packets each static rule (rule:NAME) or default (default:inbound) decided in the kernel, with the action the policy gives it; from zero again at each reload.', ['by']);
+  readonly #kernelDropped = this.#counter('vpsfw_kernel_drops_total', 'Packets the kernel dropped before the rules: banned, banned_network, denied, per_source_bound, invalid, unspecified_source; from zero again at each reload.', ['reason']);
+  readonly #kernelQueued = this.#counter('vpsfw_kernel_queued_total', 'Packets the kernel sent to the queue (what the agent should judge); from zero again at each reload.');
   readonly #queuePackets = this.#counter('vpsfw_queue_packets_total', 'Packets the kernel queued to the agent and the agent judged.');
-  readonly #queueUnjudged = this.#counter('vpsfw_queue_unjudged_total', 'Packets queued to the agent that it never judged (queue full, socket overrun), by the queue\'s fail mode; no series where they are not counted (docs/observability.md).', ['fail_mode']);
-  readonly #kernelDrops = this.#counter('vpsfw_queue_kernel_drops_total', "The kernel queue's own drop counters (queue_dropped + user_dropped).");
-  readonly #bansMade = this.#counter('vpsfw_bans_total', 'Bans made, by decider (detector:NAME, ratelimit:NAME, payload:NAME, control, ...).', ['by']);
-  readonly #bansEnded = this.#counter('vpsfw_bans_ended_total', 'Bans ended: lifted (unban), expired, evicted (to make room at bans.maxEntries).', ['reason']);
+  readonly #queueUnjudged = this.#counter('vpsfw_queue_unjudged_total', 'Packets the kernel queued that the agent never judged (queue full, socket overrun, no listener), by the queue\'s fail mode: let on unjudged (open) or dropped (closed).', ['fail_mode']);
+  readonly #queueKernelDrops = this.#counter('vpsfw_queue_kernel_drops_total', "The kernel queue's own counters of packets it could not hand over: queue_full (queue.maxLen reached), socket_full (the agent's socket buffer).", ['cause']);
+  readonly #queueWaiting = this.#gauge('vpsfw_queue_waiting', 'Packets waiting in the queue for a verdict.');
+  readonly #queueOverflowing = this.#gauge('vpsfw_queue_overflowing', '1 while unjudged packets keep coming (the overflow watch), else 0.');
+  readonly #bansMade = this.#counter('vpsfw_bans_total', 'Bans made, by decider (detector:NAME, ratelimit:NAME, payload:NAME, control, crowdsec, log:NAME) and origin (agent, control, crowdsec, log).', ['by', 'origin']);
+  readonly #bansEnded = this.#counter('vpsfw_bans_ended_total', 'Bans ended: lifted (unban), expired, evicted (to make room at bans.maxEntries), allowlisted (a reload allowlisted them).', ['reason']);
   readonly #bansActive = this.#gauge('vpsfw_bans_active', 'Bans in force now.', ['family']);
   readonly #reloads = this.#counter('vpsfw_reloads_total', 'Policy reloads, by result.', ['result']);
   readonly #suppressed = this.#counter('vpsfw_log_lines_suppressed_total', 'Drop and reject log lines left out by logging.dropLogsPerSecond.');
@@ -70,12 +77,21 @@ export class Exposition {
     for (const [by, actions] of Object.entries(s.verdictsBy)) for (const [action, n] of Object.entries(actions)) this.#verdicts.inc({ action, by }, n);
     counts(this.#detectorHits, 'detector', s.detectorHits);
     counts(this.#payloadMatches, 'rule', s.payloadMatches);
+    counts(this.#observed, 'by', s.observedBy);
+    const k = s.kernel.counters;
+    counts(this.#kernelRules, 'by', k.rules);
+    counts(this.#kernelDropped, 'reason', { banned: k.banned, banned_network: k.bannedNetworks, denied: k.denied, per_source_bound: k.overPerSourceBound, invalid: k.invalid, unspecified_source: k.unspecifiedSource });
+    total(this.#kernelQueued, k.queued);
     total(this.#queuePackets, s.queue.received);
     this.#queueUnjudged.reset();
-    if (s.queue.unjudged !== null) this.#queueUnjudged.inc({ fail_mode: s.queue.failMode }, s.queue.unjudged);
-    total(this.#kernelDrops, s.queue.kernelDrops);
-    counts(this.#bansMade, 'by', s.bans.made);
-    counts(this.#bansEnded, 'reason', { lifted: s.bans.lifted, expired: s.bans.expired, evicted: s.bans.evicted });
+    this.#queueUnjudged.inc({ fail_mode: s.queue.failMode }, s.queue.unjudged);
+    const q = s.queue.kernel;
+    counts(this.#queueKernelDrops, 'cause', q ? { queue_full: q.queueDropped, socket_full: q.userDropped } : {});
+    this.#queueWaiting.set(q?.inQueue ?? 0);
+    this.#queueOverflowing.set(s.queue.overflowing ? 1 : 0);
+    this.#bansMade.reset();
+    for (const m of s.bans.made) this.#bansMade.inc({ by: m.by, origin: m.origin }, m.count);
+    counts(this.#bansEnded, 'reason', { lifted: s.bans.lifted, expired: s.bans.expired, evicted: s.bans.evicted, allowlisted: s.bans.allowlisted });
     this.#bansActive.set({ family: 'ipv4' }, s.bans.activeByFamily.ipv4);
     this.#bansActive.set({ family: 'ipv6' }, s.bans.activeByFamily.ipv6);
     counts(this.#reloads, 'result', { accepted: s.reloads.accepted, rejected: s.reloads.rejected });
@@ -91,9 +107,9 @@ export class Exposition {
     const m = s.memory;
     const areas = { rss: m.rss, heap_total: m.heapTotal, heap_used: m.heapUsed, external: m.external, array_buffers: m.arrayBuffers };
     for (const [area, bytes] of Object.entries(areas)) this.#memory.set({ area }, bytes);
-    this.#loopP50.set(s.eventLoop.p50Ms / 1000);
-    this.#loopP99.set(s.eventLoop.p99Ms / 1000);
-    this.#loopMax.set(s.eventLoop.maxMs / 1000);
+    this.#loopP50.set(s.eventLoopDelayMs.p50 / 1000);
+    this.#loopP99.set(s.eventLoopDelayMs.p99 / 1000);
+    this.#loopMax.set(s.eventLoopDelayMs.max / 1000);
   }
 
   #counter<L extends string>(name: string, help: string, labelNames: L[] = []): Prom.Counter<L> {

@@ -5,9 +5,10 @@ import t from 'tap';
 import { sparkline, topLine, topScreen, type Sample } from '../../../agent/src/cli/top-view.js';
 import { fakeStatus } from '../../lib/status.js';
 
-const reading = (at: number, drop: number, received: number, bansMade = 4): Sample => {
+const reading = (at: number, drop: number, received: number, bansMade = 4, banned = 9000): Sample => {
   const s = fakeStatus();
-  return { at, s: { ...s, verdicts: { ...s.verdicts, drop }, queue: { ...s.queue, received }, bans: { ...s.bans, made: { control: bansMade } } } };
+  const kernel = { ...s.kernel, counters: { ...s.kernel.counters, banned } };
+  return { at, s: { ...s, kernel, verdicts: { ...s.verdicts, drop }, queue: { ...s.queue, received }, bans: { ...s.bans, made: [{ by: 'control', origin: 'control', count: bansMade }] } } };
 };
 
 t.test('sparkline', async (t) => {
@@ -17,12 +18,13 @@ t.test('sparkline', async (t) => {
 });
 
 t.test('the screen', async (t) => {
-  const samples = [reading(0, 100, 1000), reading(1000, 150, 1100), reading(2000, 350, 1400, 6)];
+  const samples = [reading(0, 100, 1000), reading(1000, 150, 1100), reading(2000, 350, 1400, 6, 9500)];
   const screen = topScreen(samples, 100, 1_000_000);
   const line = (label: string) => screen.find((l) => l.startsWith(label))!;
   t.match(line('drop/s'), /\s200$/, 'drops per second: the last difference');
   t.match(line('queue/s'), /\s300 judged$/);
   t.match(line('bans/s'), /\s2$/);
+  t.match(line('banned/s'), /\s500$/, 'what the kernel dropped of banned sources');
   t.match(line('bans '), /\s3 in force$/);
   t.match(line('drop/s'), / [▁-█]{2}/, 'with a sparkline of the rates so far');
   t.match(screen.join('\n'), /192\.0\.2\.9\s+180/, 'the source refused most');
@@ -32,6 +34,7 @@ t.test('the screen', async (t) => {
 });
 
 t.test('plain lines', async (t) => {
-  t.match(topLine([reading(0, 100, 1000), reading(2000, 300, 1000)]), /^\d{4}-\d\d-\d\dT\S+ accept\/s=0 drop\/s=100 reject\/s=0 bans=3 bans\/s=0 queue\/s=0 unjudged\/s=0$/);
+  t.match(topLine([reading(0, 100, 1000), reading(2000, 300, 1000)]), /^\d{4}-\d\d-\d\dT\S+ accept\/s=0 drop\/s=100 reject\/s=0 bans=3 bans\/s=0 banned\/s=0 queue\/s=0 unjudged\/s=0$/);
+  t.match(topLine([reading(0, 100, 1000, 4, 9000), reading(1000, 100, 1000, 4, 10)]), /banned\/s=– /, 'a kernel counter that restarted (a reload) has no rate, not a negative one');
   t.match(topLine([reading(0, 100, 1000)]), /drop\/s=– /, 'a first reading has no rate');
 });

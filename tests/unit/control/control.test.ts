@@ -56,7 +56,25 @@ t.test('a socket path too long for the kernel is an error that says so', async (
 });
 
 t.test('nobody listening: a message that says the daemon is not running', async (t) => {
-  await t.rejects(callDaemon('/nonexistent/none.sock', { cmd: 'status' }), { code: 'VPSFW_ERR_CONTROL_UNAVAILABLE', message: /not running/ });
+  await t.rejects(callDaemon('/nonexistent/none.sock', { cmd: 'status' }), { code: 'VPSFW_ERR_NOT_RUNNING', message: /not running/ });
+});
+
+t.test('permission denied on the socket: says so, and that it is not "not running"', async (t) => {
+  // Root is never refused by a socket's mode: the refusal is given by a stand-in connection.
+  const { EventEmitter } = await import('node:events');
+  const { callDaemon: call } = await t.mockImport<typeof import('../../../agent/src/control/client.js')>('../../../agent/src/control/client.js', {
+    'node:net': {
+      createConnection: () => {
+        const s = Object.assign(new EventEmitter(), { setEncoding() {}, setTimeout() {}, write() {}, destroy() {} });
+        setImmediate(() => s.emit('error', Object.assign(new Error('connect EACCES /run/vpsfw/control.sock'), { code: 'EACCES' })));
+        return s;
+      },
+    },
+  });
+  await t.rejects(call('/run/vpsfw/control.sock', { cmd: 'status' }), {
+    code: 'VPSFW_ERR_CONTROL_UNAVAILABLE',
+    message: 'permission denied on /run/vpsfw/control.sock: the control socket is for root only (try sudo)',
+  });
 });
 
 t.test('parseRequest: each command and field, good and bad, the message naming the field and value', async (t) => {

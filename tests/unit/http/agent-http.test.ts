@@ -6,26 +6,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BanEntry } from '../../../agent/src/bans/store.js';
 import { startAgentHttp, type AgentHttpDeps } from '../../../agent/src/http/agent-http.js';
-import type { AgentEvent, EventFeed } from '../../../agent/src/log/tap.js';
-import { parsePolicy } from '../../../agent/src/policy/load.js';
+import { EventBus, type AgentEvent } from '../../../agent/src/events/bus.js';
 import { parseCidr } from '../../../agent/src/policy/units.js';
 import { samples, value } from '../../lib/exposition.js';
 import { fakeStatus } from '../../lib/status.js';
 
-const ban = (address: string, since: number): BanEntry => ({ address, family: 4, since, until: since + 60_000, reason: 'r', by: 'control', offense: 1 });
+const ban = (address: string, since: number): BanEntry => ({ address, family: 4, since, until: since + 60_000, reason: 'r', by: 'control', origin: 'control', offense: 1 });
 
 async function listener(t: Test, over: Partial<AgentHttpDeps> = {}) {
-  const listeners = new Set<(e: AgentEvent) => void>();
-  const events: EventFeed = { subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) };
+  const events = new EventBus();
   const errors: unknown[] = [];
   const tokenFile = join(t.testdir({}), 'http-token');
   const http = await startAgentHttp({
     listen: { host: '127.0.0.1', port: 0, family: 4 },
     allowFrom: [parseCidr('127.0.0.0/8')!],
     tokenFile,
-    status: () => fakeStatus(),
+    status: async () => fakeStatus(),
     bans: () => [ban('192.0.2.1', 1000), ban('192.0.2.3', 3000), ban('192.0.2.2', 2000)],
-    policy: () => parsePolicy({ version: 1, rules: [{ name: 'web', action: 'accept', protocol: 'tcp', ports: [80, '8000-8100'] }] }, 'p').policy,
     events,
     onError: (err) => errors.push(err),
     ...over,
@@ -35,11 +32,11 @@ async function listener(t: Test, over: Partial<AgentHttpDeps> = {}) {
   const base = http.status.url;
   const get = (path: string, headers: Record<string, string> = {}, init: RequestInit = {}) => fetch(new URL(path, base), { headers, ...init });
   const authed = (path: string, headers: Record<string, string> = {}) => get(path, { authorization: `Bearer ${token}`, ...headers });
-  const emit = (e: Partial<AgentEvent>) => listeners.forEach((l) => l({ level: 'warn', msg: '', time: new Date().toISOString(), event: 'ban', ...e }));
+  const emit = (e: Partial<AgentEvent>) => events.emit({ level: 'warn', msg: '', event: 'ban', ...e });
   return { http, token, get, authed, emit, errors };
 }
 
-const PATHS = ['/', '/metrics', '/api/status', '/api/bans', '/api/events', '/api/policy', '/assets/app.js', '/assets/uPlot.iife.min.js', '/assets/dashboard.css', '/nothing-here'];
+const PATHS = ['/', '/metrics', '/api/status', '/api/bans', '/api/events', '/assets/app.js', '/assets/uPlot.iife.min.js', '/assets/dashboard.css', '/nothing-here'];
 
 t.test('every path answers 401 without the token, or with a wrong one', async (t) => {
   const { get, token } = await listener(t);
@@ -84,18 +81,17 @@ t.test('/metrics: the snapshot, in the format asked for', async (t) => {
   t.match(await om.text(), /# EOF\n$/);
 });
 
-t.test('the dashboard\'s data: status, newest bans first, events, policy summary', async (t) => {
+t.test('the dashboard\'s data: status (the policy summary in it), newest bans first, events', async (t) => {
   const { authed, emit } = await listener(t);
-  t.match(await (await authed('/api/status')).json(), { verdicts: { drop: 480 }, bans: { active: 3 } });
+  t.match(await (await authed('/api/status')).json(), { verdicts: { drop: 480 }, bans: { active: 3 }, policy: { rules: ['web: accept inbound tcp local 80,8000-8100'] } });
   const bans = (await (await authed('/api/bans?limit=2')).json()) as { total: number; bans: BanEntry[]; now: number };
   t.equal(bans.total, 3);
   t.same(bans.bans.map((b) => b.address), ['192.0.2.3', '192.0.2.2'], 'newest first, at most the limit');
   t.ok(Math.abs(bans.now - Date.now()) < 5000, "with the agent's clock");
   emit({ event: 'ban', address: '192.0.2.7', by: 'detector:synFlood' });
   const page = (await (await authed('/api/events?after=0')).json()) as { next: number; events: AgentEvent[] };
-  t.match(page, { next: 1, events: [{ event: 'ban', address: '192.0.2.7', seq: 1 }] });
+  t.match(page, { next: 1, events: [{ event: 'ban', address: '192.0.2.7', seq: 1, time: /^\d{4}-\d\d-\d\dT/ }] });
   t.same(((await (await authed('/api/events?after=1')).json()) as { events: unknown[] }).events, []);
-  t.match(await (await authed('/api/policy')).json(), { rules: ['web: accept inbound tcp port 80,8000-8100'], failMode: 'open' });
 });
 
 t.test('the page: its assets carry the token; headers keep it from leaking or being framed', async (t) => {
@@ -115,7 +111,7 @@ t.test('the page: its assets carry the token; headers keep it from leaking or be
 
 t.test('a route that fails: 500, and the agent hears of it', async (t) => {
   const { authed, errors } = await listener(t, {
-    status: () => {
+    status: async () => {
       throw new Error('boom');
     },
   });

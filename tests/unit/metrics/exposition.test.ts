@@ -21,15 +21,28 @@ t.test('names, labels and values are the snapshot\'s', async (t) => {
   t.equal(s.filter((x) => x.name === 'vpsfw_verdicts_total').length, 4, 'one series per decider and action');
   t.equal(value(s, 'vpsfw_bans_active', { family: 'ipv4' }), 2);
   t.equal(value(s, 'vpsfw_bans_active', { family: 'ipv6' }), 1);
-  t.equal(value(s, 'vpsfw_bans_total', { by: 'detector:synFlood' }), 2);
-  t.equal(value(s, 'vpsfw_bans_total', { by: 'control' }), 1);
+  t.equal(value(s, 'vpsfw_bans_total', { by: 'detector:synFlood', origin: 'agent' }), 2);
+  t.equal(value(s, 'vpsfw_bans_total', { by: 'control', origin: 'control' }), 1);
   t.equal(value(s, 'vpsfw_bans_ended_total', { reason: 'lifted' }), 1);
+  t.equal(value(s, 'vpsfw_bans_ended_total', { reason: 'allowlisted' }), 0);
   t.equal(value(s, 'vpsfw_queue_packets_total'), 1500);
   t.equal(value(s, 'vpsfw_queue_unjudged_total', { fail_mode: 'closed' }), 7);
-  t.equal(value(s, 'vpsfw_queue_kernel_drops_total'), 7);
+  t.equal(value(s, 'vpsfw_queue_kernel_drops_total', { cause: 'queue_full' }), 5);
+  t.equal(value(s, 'vpsfw_queue_kernel_drops_total', { cause: 'socket_full' }), 2);
+  t.equal(value(s, 'vpsfw_queue_waiting'), 0);
+  t.equal(value(s, 'vpsfw_queue_overflowing'), 0);
+  t.equal(value(s, 'vpsfw_observed_total', { by: 'detector:portScan' }), 10, 'what NFLOG showed the detectors');
+  t.equal(value(s, 'vpsfw_kernel_rule_packets_total', { by: 'default:inbound' }), 640, 'what the kernel decided itself');
+  t.equal(value(s, 'vpsfw_kernel_rule_packets_total', { by: 'rule:web' }), 1200);
+  t.equal(value(s, 'vpsfw_kernel_drops_total', { reason: 'banned' }), 9000);
+  t.equal(value(s, 'vpsfw_kernel_drops_total', { reason: 'banned_network' }), 40);
+  t.equal(value(s, 'vpsfw_kernel_drops_total', { reason: 'denied' }), 12);
+  t.equal(value(s, 'vpsfw_kernel_drops_total', { reason: 'per_source_bound' }), 3);
+  t.equal(value(s, 'vpsfw_kernel_queued_total'), 1507);
   t.equal(value(s, 'vpsfw_reloads_total', { result: 'accepted' }), 2);
   t.equal(value(s, 'vpsfw_reloads_total', { result: 'rejected' }), 1);
   t.equal(value(s, 'vpsfw_detector_hits_total', { detector: 'synFlood' }), 180);
+  t.equal(value(s, 'vpsfw_detector_hits_total', { detector: 'portScan' }), 10);
   t.equal(value(s, 'vpsfw_payload_matches_total', { rule: 'no-passwd' }), 20);
   t.equal(value(s, 'vpsfw_log_lines_suppressed_total'), 55);
   t.equal(value(s, 'vpsfw_policy_info', { hash: 'abcdef0123456789', source: '/etc/vpsfw/policy.json' }), 1);
@@ -42,20 +55,22 @@ t.test('names, labels and values are the snapshot\'s', async (t) => {
 
 t.test('types', async (t) => {
   const f = families((await new Exposition().render(fakeStatus(), undefined)).body);
-  for (const c of ['vpsfw_verdicts_total', 'vpsfw_bans_total', 'vpsfw_bans_ended_total', 'vpsfw_queue_packets_total', 'vpsfw_queue_unjudged_total', 'vpsfw_queue_kernel_drops_total', 'vpsfw_reloads_total', 'vpsfw_detector_hits_total', 'vpsfw_payload_matches_total', 'vpsfw_log_lines_suppressed_total', 'vpsfw_flow_evictions_total']) t.equal(f.get(c), 'counter', c);
-  for (const g of ['vpsfw_bans_active', 'vpsfw_policy_info', 'vpsfw_build_info', 'vpsfw_memory_bytes', 'vpsfw_event_loop_delay_p50_seconds', 'vpsfw_event_loop_delay_p99_seconds', 'vpsfw_event_loop_delay_max_seconds', 'vpsfw_tracked_sources', 'vpsfw_tracked_flows', 'vpsfw_start_time_seconds']) t.equal(f.get(g), 'gauge', g);
+  for (const c of ['vpsfw_verdicts_total', 'vpsfw_bans_total', 'vpsfw_bans_ended_total', 'vpsfw_queue_packets_total', 'vpsfw_queue_unjudged_total', 'vpsfw_queue_kernel_drops_total', 'vpsfw_observed_total', 'vpsfw_kernel_rule_packets_total', 'vpsfw_kernel_drops_total', 'vpsfw_kernel_queued_total', 'vpsfw_reloads_total', 'vpsfw_detector_hits_total', 'vpsfw_payload_matches_total', 'vpsfw_log_lines_suppressed_total', 'vpsfw_flow_evictions_total']) t.equal(f.get(c), 'counter', c);
+  for (const g of ['vpsfw_bans_active', 'vpsfw_policy_info', 'vpsfw_build_info', 'vpsfw_memory_bytes', 'vpsfw_event_loop_delay_p50_seconds', 'vpsfw_event_loop_delay_p99_seconds', 'vpsfw_event_loop_delay_max_seconds', 'vpsfw_tracked_sources', 'vpsfw_tracked_flows', 'vpsfw_start_time_seconds', 'vpsfw_queue_waiting', 'vpsfw_queue_overflowing']) t.equal(f.get(g), 'gauge', g);
 });
 
-t.test('a fail-open queue: no unjudged series, not a false 0', async (t) => {
-  const s = samples((await new Exposition().render(fakeStatus({ queue: { num: 0, failMode: 'open', received: 5, kernelDrops: 0, unjudged: null } }), undefined)).body);
-  t.equal(s.filter((x) => x.name === 'vpsfw_queue_unjudged_total').length, 0);
+t.test('a fail-open queue: its unjudged packets counted too, under its fail mode; a queue the kernel does not list', async (t) => {
+  const s = samples((await new Exposition().render(fakeStatus({ queue: { ...fakeStatus().queue, failMode: 'open', received: 5, unjudged: 40, overflowing: true, kernel: null } }), undefined)).body);
+  t.same(s.filter((x) => x.name === 'vpsfw_queue_unjudged_total').map((x) => [x.labels.fail_mode, x.value]), [['open', 40]]);
   t.equal(value(s, 'vpsfw_queue_packets_total'), 5);
+  t.equal(value(s, 'vpsfw_queue_overflowing'), 1);
+  t.equal(s.filter((x) => x.name === 'vpsfw_queue_kernel_drops_total').length, 0, 'no kernel counters: no series, not a false 0');
 });
 
 t.test('each scrape shows the snapshot of that scrape, series that went away included', async (t) => {
   const e = new Exposition();
   await e.render(fakeStatus(), undefined);
-  const later = fakeStatus({ policy: { source: 'p', hash: 'ffff' }, verdictsBy: { 'rule:web': { accept: 1001 } } });
+  const later = fakeStatus({ policy: { ...fakeStatus().policy, source: 'p', hash: 'ffff' }, verdictsBy: { 'rule:web': { accept: 1001 } } });
   const s = samples((await e.render(later, undefined)).body);
   t.same(s.filter((x) => x.name === 'vpsfw_policy_info').map((x) => x.labels.hash), ['ffff'], 'one policy: the one in force');
   t.same(s.filter((x) => x.name === 'vpsfw_verdicts_total').map((x) => x.value), [1001]);

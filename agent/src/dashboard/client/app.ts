@@ -1,12 +1,12 @@
 // The dashboard's script (runs in the browser; compiled with the agent, served by it). Once a
-// second it reads the status snapshot and the new events; rates are the counters' differences.
+// second it reads the status snapshot (the policy summary in it) and the new events of the bus;
+// rates are the counters' differences.
 // Read-only: nothing here changes the agent (ban, unban, reload stay on the control socket).
 // Every value goes into the page as text (textContent), never as markup.
 import type UPlotT from 'uplot';
 import type { BanEntry } from '../../bans/store.js';
-import type { AgentStatus } from '../../daemon/status.js';
-import type { EventPage } from '../../http/recent-events.js';
-import type { PolicySummary } from '../policy-summary.js';
+import type { AgentStatus, PolicySummary } from '../../daemon/status.js';
+import type { EventPage, RecentEvent } from '../../http/recent-events.js';
 
 declare const uPlot: typeof UPlotT;
 
@@ -80,6 +80,8 @@ const verdicts = new Chart('chart-verdicts', [
   { label: 'accept', stroke: '#2a2' },
   { label: 'drop', stroke: '#d33' },
   { label: 'reject', stroke: '#e90' },
+  // Dropped in the kernel before the agent: banned and denied sources.
+  { label: 'banned', stroke: '#939' },
 ]);
 const bansChart = new Chart('chart-bans', [
   { label: 'ipv4', stroke: '#36c' },
@@ -88,24 +90,26 @@ const bansChart = new Chart('chart-bans', [
 const queue = new Chart('chart-queue', [
   { label: 'judged', stroke: '#36c' },
   { label: 'unjudged', stroke: '#d33' },
-  { label: 'kernel-drops', stroke: '#e90' },
+  { label: 'over-bound', stroke: '#e90' },
 ]);
 
 let previous: { at: number; s: AgentStatus } | null = null;
 
 function showStatus(s: AgentStatus, at: number): void {
   const mib = (b: number) => (b / 1048576).toFixed(1);
-  byId('agent').textContent = `${s.version}, pid ${s.pid}, up ${s.uptimeSeconds} s, policy ${s.policy.hash} (${s.policy.source}), ${mib(s.memory.rss)} MiB, event loop p99 ${s.eventLoop.p99Ms} ms`;
+  byId('agent').textContent = `${s.version}, pid ${s.pid}, up ${s.uptimeSeconds} s, policy ${s.policy.hash} (${s.policy.source}), ${mib(s.memory.rss)} MiB, event loop p99 ${s.eventLoopDelayMs.p99} ms`;
   const t = at / 1000;
   bansChart.push(t, [s.bans.activeByFamily.ipv4, s.bans.activeByFamily.ipv6]);
   if (previous) {
     const dt = (at - previous.at) / 1000;
     const p = previous.s;
-    const rate = (now: number, then: number) => Math.max(0, Math.round(((now - then) / dt) * 10) / 10);
-    verdicts.push(t, [rate(s.verdicts.accept, p.verdicts.accept), rate(s.verdicts.drop, p.verdicts.drop), rate(s.verdicts.reject, p.verdicts.reject)]);
-    const unjudged = s.queue.unjudged !== null && p.queue.unjudged !== null ? rate(s.queue.unjudged, p.queue.unjudged) : null;
-    queue.push(t, [rate(s.queue.received, p.queue.received), unjudged, rate(s.queue.kernelDrops, p.queue.kernelDrops)]);
+    // The kernel's counters restart at a reload: no rate across it.
+    const rate = (now: number, then: number) => (now < then ? null : Math.round(((now - then) / dt) * 10) / 10);
+    const [k, pk] = [s.kernel.counters, p.kernel.counters];
+    verdicts.push(t, [rate(s.verdicts.accept, p.verdicts.accept), rate(s.verdicts.drop, p.verdicts.drop), rate(s.verdicts.reject, p.verdicts.reject), rate(k.banned + k.bannedNetworks + k.denied, pk.banned + pk.bannedNetworks + pk.denied)]);
+    queue.push(t, [rate(s.queue.received, p.queue.received), rate(s.queue.unjudged, p.queue.unjudged), rate(k.overPerSourceBound, pk.overPerSourceBound)]);
   }
+  if (s.policy.hash !== previous?.s.policy.hash) showPolicy(s.policy, s.queue.failMode);
   previous = { at, s };
   byId('sources').querySelector('tbody')!.replaceChildren(...s.dropSources.map((d) => row([d.address, d.drops])));
 }
@@ -141,7 +145,7 @@ function bansChanged(): void {
 let after = 0;
 
 /** The event's summary line, then the fields it does not already say. */
-function describe(e: EventPage['events'][number]): string {
+function describe(e: RecentEvent): string {
   const f = e as Record<string, unknown>;
   const parts = ['address', 'src', 'dst', 'dport', 'by', 'reason', 'duration', 'policyHash', 'trigger']
     .filter((k) => f[k] !== undefined && f[k] !== null && !e.msg.includes(String(f[k])))
@@ -156,21 +160,21 @@ async function loadEvents(): Promise<void> {
   for (const e of page.events) {
     list.prepend(el('li', describe(e), e.level));
     if (e.event === 'ban' || e.event === 'unban') bansChanged();
-    if (e.event === 'reload') void loadPolicy().catch(down);
   }
   while (list.children.length > MAX_EVENTS) list.lastElementChild!.remove();
 }
 
-async function loadPolicy(): Promise<void> {
-  const p = await get<PolicySummary>('/api/policy');
+function showPolicy(p: PolicySummary, failMode: string): void {
   const entries: Array<[string, string]> = [
-    ['fail mode', p.failMode],
+    ['source', `${p.source} (${p.hash})`],
+    ['fail mode', failMode],
     ['defaults', `inbound ${p.defaults.inbound}, outbound ${p.defaults.outbound}, malformed ${p.defaults.malformed}`],
     ...p.rules.map((r): [string, string] => ['rule', r]),
     ...p.rateLimits.map((r): [string, string] => ['rate limit', r]),
     ...p.detectors.map((r): [string, string] => ['detector', r]),
     ...p.payloadRules.map((r): [string, string] => ['payload rule', r]),
     ['bans', p.bans],
+    ['trusted interfaces', p.trustedInterfaces.join(', ')],
     ['allowlist', p.allowlist.join(', ')],
     ['denied networks', String(p.denyNetworks)],
   ];
@@ -190,6 +194,6 @@ async function tick(): Promise<void> {
   byId('link').className = 'link';
 }
 
-void Promise.all([loadPolicy(), loadBans(), tick()]).catch(down);
+void Promise.all([loadBans(), tick()]).catch(down);
 setInterval(() => void tick().catch(down), 1000);
 setInterval(() => void loadBans().catch(down), 5000);
