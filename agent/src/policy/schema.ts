@@ -127,7 +127,13 @@ export const Pattern = z
     z.strictObject({ text: z.string().min(1).max(1024) }),
     z.strictObject({ hex: z.string().regex(/^([0-9a-fA-F]{2}\s*)+$/, 'expected hex bytes such as "de ad be ef"').max(2048) }),
     z
-      .strictObject({ regex: z.string().min(1).max(1024), flags: z.string().default('') })
+      .strictObject({
+        regex: z.string().min(1).max(1024).describe('A JavaScript regular expression over the payload bytes read as latin1 (one character per byte), run on V8\'s linear-time engine; back-references and lookbehind are refused.'),
+        flags: z
+          .string()
+          .default('')
+          .describe('Only `m` (`^` and `$` also at line breaks) and `s` (`.` matches a line break). There is no `i` on the linear-time engine: write `[Gg][Ee][Tt]`; `g`, `y`, `u`, `d` and `v` change nothing for a search and are refused.'),
+      })
       .superRefine((p, ctx) => {
         try {
           compileLinear(p.regex, p.flags);
@@ -268,6 +274,10 @@ export const Policy = z
         malformed: z.enum(['drop', 'accept']).default('drop').describe('Verdict for packets that cannot be decoded.'),
       })
       .prefault({}),
+    mode: z
+      .enum(['enforce', 'audit'])
+      .default('enforce')
+      .describe('audit: judge everything as usual and enforce nothing (every packet goes on, no ban reaches the kernel); each decision is logged as would-drop, would-reject or would-ban. Switching is a reload.'),
     denyNetworks: z.array(CidrSpec).prefault([]).describe('Dropped in the kernel before connection tracking (raw table), unless allowlisted.'),
     trustedInterfaces: z.array(InterfaceName).default([]).describe('Traffic on these interfaces is never judged by vpsfw (bans and denied networks still apply); the host firewall still sees it.'),
     rules: z.array(Rule).default([]),
