@@ -1,7 +1,8 @@
 // The dashboard in headless Chromium (Debian's, driven by playwright-core, started in the lab's
 // server namespace with the flags that keep it off the network and a fresh profile): refused
-// without its token; with it, the charts draw the flood's drops and the flooder's ban appears in
-// the list, all without reloading the page. A screenshot is kept in tests/artefacts/.
+// without its token; with it, the charts draw the flood's drops (the agent's, then the kernel's of
+// the banned flooder) and the flooder's ban appears in the list, all without reloading the page.
+// A screenshot is kept in tests/artefacts/.
 import t from 'tap';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,9 @@ t.test('the dashboard: refused without the token; with it, live charts and a ban
   t.match(await banRow.locator('td').nth(1).textContent(), /^\d+ min \d+ s$/, 'with its time left');
   await page.waitForFunction(() => Number(document.querySelector('#chart-verdicts')?.getAttribute('data-max-drop')) > 0, null, { timeout: 30_000 });
   await page.waitForFunction(() => Number(document.querySelector('#chart-bans')?.getAttribute('data-max-ipv4')) >= 1, null, { timeout: 30_000 });
+  // The rest of the flood, after the ban, dies in the kernel: its counters, plotted beside the agent's verdicts.
+  await page.waitForFunction(() => Number(document.querySelector('#chart-verdicts')?.getAttribute('data-max-banned')) > 0, null, { timeout: 30_000 });
+  t.pass("the kernel's drops of the banned flooder are plotted");
   const drawn = await page.evaluate(() => ['verdicts', 'bans', 'queue'].map((c) => Number(document.querySelector(`#chart-${c}`)?.getAttribute('data-drawn'))));
   t.ok(drawn.every((n) => n >= 2), `every chart drew its data points (${drawn.join(', ')})`);
   t.equal(await page.locator('#chart-verdicts canvas').count(), 1, 'on a canvas');

@@ -1,6 +1,7 @@
 // A real Prometheus (Debian's package) scrapes the agent every second through a SYN flood, in the
 // lab's server namespace on loopback, with the token as its bearer credential; its query API then
-// gives the agent's own numbers for drops and bans, and every scrape of the run succeeded.
+// gives the agent's own numbers for drops and bans, and the kernel's for what it dropped of the
+// banned flooder and what the static rules decided; and every scrape of the run succeeded.
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,7 +62,8 @@ scrape_configs:
       const s = await status();
       const drops = await scalar('sum(vpsfw_verdicts_total{action="drop"})');
       const bans = await scalar('sum(vpsfw_bans_active)');
-      return drops === s.verdicts.drop && bans === s.bans.active ? { s, drops, bans } : undefined;
+      const banned = await scalar('vpsfw_kernel_drops_total{reason="banned"}');
+      return drops === s.verdicts.drop && bans === s.bans.active && banned === s.kernel.counters.banned ? { s, drops, bans, banned } : undefined;
     },
     30_000,
     1000,
@@ -71,6 +73,10 @@ scrape_configs:
   t.equal(await scalar('vpsfw_bans_active{family="ipv4"}'), seen.s.bans.activeByFamily.ipv4);
   t.equal(await scalar('vpsfw_bans_total{by="detector:synFlood"}'), 1, 'made by the SYN-flood detector');
   t.equal(await scalar('vpsfw_verdicts_total{action="drop",by="detector:synFlood"}'), seen.s.verdictsBy['detector:synFlood']?.drop);
+  t.ok(seen.banned! > 0, `the flooder's packets after its ban, dropped by the kernel: ${seen.banned}, as the agent's kernel counters say`);
+  const web = seen.s.kernel.counters.rules['rule:web'] ?? 0;
+  t.ok(web > 0, `the flood's SYNs before the ban went through the web rule: ${web}`);
+  t.equal(await scalar('vpsfw_kernel_rule_packets_total{by="rule:web"}'), web, 'what the web rule decided in the kernel');
   t.equal(await scalar(`count(vpsfw_policy_info{hash="${seen.s.policy.hash}"})`), 1, 'the policy hash as an info metric');
   t.equal(await scalar('min_over_time(up{job="vpsfw"}[5m])'), 1, 'no scrape failed, during the flood included');
   t.ok((await scalar('count_over_time(up{job="vpsfw"}[5m])'))! >= 3, 'and there were several');

@@ -174,7 +174,7 @@ function showPolicy(p: PolicySummary, failMode: string): void {
     ...p.detectors.map((r): [string, string] => ['detector', r]),
     ...p.payloadRules.map((r): [string, string] => ['payload rule', r]),
     ['bans', p.bans],
-    ['trusted interfaces', p.trustedInterfaces.join(', ')],
+    ['trusted interfaces', p.trustedInterfaces.join(', ') || 'none'],
     ['allowlist', p.allowlist.join(', ')],
     ['denied networks', String(p.denyNetworks)],
   ];
