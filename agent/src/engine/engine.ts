@@ -214,6 +214,13 @@ function totals(by: Record<string, ByAction>): Record<string, number> {
 /** The counts of one kind of decider ("detector:synFlood"), by name, summed over `sources`. */
 function ofKind(kind: DecidedBy['kind'], ...sources: Record<string, number>[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const by of sources) for (const [k, n] of Object.entries(by)) if (k.startsWith(`${kind}:`)) out[k.slice(kind.length + 1)] = (out[k.slice(kind.length + 1)] ?? 0) + n;
+  const prefix = `${kind}:`;
+  for (const by of sources) {
+    for (const [k, n] of Object.entries(by)) {
+      if (!k.startsWith(prefix)) continue;
+      const name = k.slice(prefix.length);
+      out[name] = (out[name] ?? 0) + n;
+    }
+  }
   return out;
 }
