@@ -45,7 +45,7 @@ function xdpRow(mode) {
 
 /** Each row puts its way of dropping into the server namespace (`up`) and takes it out again (`down`, also after a failed `up`). */
 export const BAN_DROP_ROWS = [
-  { name: 'none', what: 'no rules, no drop: the flood reaches the UDP socket (the reference)', up: async () => {}, down: async () => {} },
+  { name: 'none', what: "no rules (the built-in chains vpsfw's layout hooks, empty), no drop: the flood reaches the UDP socket (the reference)", up: async () => {}, down: async () => {} },
   {
     name: 'vpsfw-raw',
     what: "vpsfw's rules as rendered (bench policy, KernelFirewall.apply), the source in the ban set: raw PREROUTING, before conntrack",
@@ -135,6 +135,10 @@ const nsAt = (pps) => 1e9 / pps;
  */
 export async function banDrop(lab, tools, xdpObject, { rounds, seconds }) {
   const k = { lab, tools, xdpObject, source: await lab.attackerAlias(0), fw: new KernelFirewall(realRunner(['ip', 'netns', 'exec', lab.server])), checks: {} };
+  // iptables-nft keeps a table's built-in chains, empty, once a rule was in it: put them there
+  // before the first round, so the reference meets the same empty chains in every round.
+  await k.fw.apply(plan);
+  await k.fw.remove();
   const loadBefore = loadavg();
   const runs = new Map(BAN_DROP_ROWS.map((r) => [r.name, []]));
   for (let round = 0; round < rounds; round++) {
