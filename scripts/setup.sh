@@ -13,6 +13,9 @@ PACKAGES=(
   iputils-ping netcat-openbsd hping3 python3-scapy tcpdump iperf3 # demo, tests and benchmarks
   clang libbpf-dev bpftool                     # the benchmark's XDP drop program (tests/bench/xdp-drop.c): build, load, fill its map
   nix-bin debootstrap systemd                  # Nix hash check, the systemd container test, systemd-analyze
+  openssh-server openssh-client sshpass openssl # log sources: a real sshd and a password guesser
+  fail2ban python3-pyinotify                   # the log-source benchmark's comparison
+  mypy pyflakes3                               # the NixOS VM test scripts, checked as nixpkgs' driver does
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -28,6 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup.sh: installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The tests run their own sshd and fail2ban, in namespaces: the services these packages start
+  # are stopped, when this run installed them (a machine's own sshd or fail2ban is left as it was).
+  if [ -d /run/systemd/system ]; then
+    case " ${missing[*]} " in *" openssh-server "*) systemctl disable --now ssh.service ssh.socket 2>/dev/null || true ;; esac
+    case " ${missing[*]} " in *" fail2ban "*) systemctl disable --now fail2ban.service 2>/dev/null || true ;; esac
+  fi
 fi
 
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then

@@ -2,11 +2,13 @@
 // Prints the vpsfw systemd unit for a given node binary, install prefix and policy path, with the
 // hardening from hardening.json and Node's flags from node-options.json (the files the NixOS
 // module and package read too). Used by ubuntu/install.sh.
-//   node unit.mjs --node /usr/bin/node --prefix /opt/vpsfw --policy /etc/vpsfw/policy.json
-import { readFileSync } from 'node:fs';
+//   node unit.mjs --node /usr/bin/node --prefix /opt/vpsfw --policy /etc/vpsfw/policy.json [--log-access FILE]
+// --log-access FILE: the policy file (as the installer sees it) whose log sources the unit may read.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { node: { type: 'string' }, prefix: { type: 'string' }, policy: { type: 'string' } } });
+const { values } = parseArgs({ options: { node: { type: 'string' }, prefix: { type: 'string' }, policy: { type: 'string' }, 'log-access': { type: 'string' } } });
 for (const k of ['node', 'prefix', 'policy']) {
   if (!values[k]) {
     process.stderr.write(`unit.mjs: --${k} is required\n`);
@@ -16,6 +18,29 @@ for (const k of ['node', 'prefix', 'policy']) {
 
 const hardening = JSON.parse(readFileSync(new URL('./hardening.json', import.meta.url), 'utf8'));
 const { flags, environment } = JSON.parse(readFileSync(new URL('./node-options.json', import.meta.url), 'utf8'));
+
+/**
+ * What the policy's log sources read, and nothing more: for a journal source the journal's group;
+ * for a followed file its directory, read-only, and adm for one under /var/log (the group Debian
+ * and Ubuntu give their logs, auth.log among them). Settings that add to hardening.json's.
+ */
+function logAccess(file) {
+  if (!file || !existsSync(file)) return {};
+  const sources = JSON.parse(readFileSync(file, 'utf8')).logSources ?? [];
+  const groups = new Set();
+  const dirs = new Set();
+  for (const s of sources) {
+    if (s.journal) groups.add('systemd-journal');
+    if (s.file) {
+      dirs.add(dirname(s.file));
+      if (s.file.startsWith('/var/log/')) groups.add('adm');
+    }
+  }
+  return {
+    ...(groups.size ? { SupplementaryGroups: [...groups] } : {}),
+    ...(dirs.size ? { ReadOnlyPaths: [...dirs] } : {}),
+  };
+}
 
 /** systemd's value syntax: booleans as yes/no, lists space-separated (one line per list item for filters). */
 function lines(key, value) {
@@ -51,7 +76,7 @@ StateDirectory=vpsfw
 StateDirectoryMode=0700
 RuntimeDirectory=vpsfw
 RuntimeDirectoryMode=0755
-${Object.entries(hardening).flatMap(([k, v]) => lines(k, v)).join('\n')}
+${Object.entries({ ...hardening, ...logAccess(values['log-access']) }).flatMap(([k, v]) => lines(k, v)).join('\n')}
 
 [Install]
 WantedBy=multi-user.target

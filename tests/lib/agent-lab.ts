@@ -1,5 +1,6 @@
 // An end-to-end fixture: a lab, the answering service on the server, and the agent running a
 // policy in the server namespace; everything is stopped and removed in the test's teardown.
+import type { AgentStatus } from '../../agent/src/daemon/status.js';
 import type { PolicyInput } from '../../agent/src/policy/schema.js';
 import { startAgent, type AgentProcess } from '../../agent/src/demo/agent-process.js';
 import { startService } from '../../agent/src/demo/probes.js';
@@ -18,6 +19,13 @@ export function testPolicy(extra: Partial<PolicyInput> = {}): PolicyInput {
     ],
     ...extra,
   };
+}
+
+/** The running agent's status snapshot (daemon/status.ts), as `vpsfw status --json` prints it. */
+export async function agentStatus(agent: AgentProcess): Promise<AgentStatus> {
+  const r = await agent.cli(['status', '--json']);
+  if (r.code !== 0) throw new Error(`vpsfw status failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as AgentStatus;
 }
 
 export interface AgentLab {

@@ -3,7 +3,7 @@
 // a dry run writes nothing, and uninstall leaves nothing (the policy only without --purge).
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -105,4 +105,24 @@ t.test('bad options are refused', async (t) => {
   t.equal(r.status, 2);
   t.match(r.stderr, /unknown option --bogus/);
   t.equal(spawnSync('bash', [INSTALL, '--purge'], { encoding: 'utf8' }).status, 2, '--purge alone');
+});
+
+t.test('with OpenSSH installed: its journal is followed, and the unit may read the journal, nothing more', async (t) => {
+  const root = freshRoot(t);
+  mkdirSync(join(root, 'lib/systemd/system'), { recursive: true });
+  writeFileSync(join(root, 'lib/systemd/system/ssh.service'), '[Service]\nExecStart=/usr/sbin/sshd -D\n');
+  const r = install(root, '--no-start');
+  t.equal(r.code, 0, r.out);
+  const policy = JSON.parse(readFileSync(join(root, 'etc/vpsfw/policy.json'), 'utf8')) as { logSources?: unknown[] };
+  t.same(policy.logSources, [{ name: 'sshd', kind: 'sshd', journal: 'ssh.service', maxRetry: 5, findTime: '10m', ban: '1h' }]);
+  const unit = readFileSync(join(root, 'etc/systemd/system/vpsfw.service'), 'utf8');
+  t.match(unit, /^SupplementaryGroups=systemd-journal$/m);
+  t.notMatch(unit, /^ProcSubset=/m, 'no ProcSubset: the agent reads its queue counters and journalctl the boot id');
+  t.notMatch(unit, /^ReadOnlyPaths=/m);
+  const security = execFileSync('systemd-analyze', ['security', '--offline=true', `--root=${root}`, 'vpsfw.service'], { encoding: 'utf8' });
+  const score = Number(/Overall exposure level for vpsfw\.service: ([\d.]+)/.exec(security)?.[1]);
+  t.ok(score <= 2.0, `exposure ${score} ≤ 2.0`);
+  const file = spawnSync(process.execPath, [join(REPO, 'agent/packaging/unit.mjs'), '--node', '/usr/bin/node', '--prefix', '/opt/vpsfw', '--policy', '/etc/vpsfw/policy.json', '--log-access', join(REPO, 'tests/packaging/fixtures/eve-policy.json')], { encoding: 'utf8' });
+  t.match(file.stdout, /^SupplementaryGroups=adm$/m, 'a file under /var/log: its group');
+  t.match(file.stdout, /^ReadOnlyPaths=\/var\/log\/suricata$/m, 'and its directory, read-only');
 });

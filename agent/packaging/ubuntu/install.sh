@@ -142,12 +142,15 @@ install_files() {
   local cli="$NODE $DEST/bin/vpsfw.js"
   if [ ! -f "$ROOT$POLICY" ]; then
     if [ "$DRY" = 1 ]; then say "would write $ROOT$POLICY (the built-in default policy)"; else
-      $cli render --format policy | put "$ROOT$POLICY" 0644
+      # With OpenSSH installed, its journal is followed for password guessing (docs/logsources.md).
+      local sshd=""
+      [ -e "$ROOT/lib/systemd/system/ssh.service" ] || [ -e "$ROOT/usr/lib/systemd/system/ssh.service" ] && sshd=ssh.service
+      $cli render --format policy | "$NODE" -e 'let d = ""; process.stdin.on("data", (c) => (d += c)).on("end", () => { const p = JSON.parse(d); if (process.argv[1]) p.logSources = [{ name: "sshd", kind: "sshd", journal: process.argv[1], maxRetry: 5, findTime: "10m", ban: "1h" }]; process.stdout.write(JSON.stringify(p, null, 2) + "\n"); })' "$sshd" | put "$ROOT$POLICY" 0644
     fi
   fi
   [ "$DRY" = 1 ] || $cli check --policy "$ROOT$POLICY" >/dev/null || die "$ROOT$POLICY is not a valid policy (see above): fix it, then run this again"
   printf '#!/bin/sh\n# Installed by vpsfw install.sh.\nexec %s %s/bin/vpsfw.js "$@"\n' "$NODE_IN_TARGET" "$PREFIX" | put "$WRAPPER" 0755
-  "$NODE" "$SRC/agent/packaging/unit.mjs" --node "$NODE_IN_TARGET" --prefix "$PREFIX" --policy "$POLICY" | put "$UNIT" 0644
+  "$NODE" "$SRC/agent/packaging/unit.mjs" --node "$NODE_IN_TARGET" --prefix "$PREFIX" --policy "$POLICY" --log-access "$ROOT$POLICY" | put "$UNIT" 0644
 }
 
 start_service() {

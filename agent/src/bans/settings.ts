@@ -1,6 +1,5 @@
 // The ban store's settings, from the policy: the one place that reads `bans` for it.
 import type { Policy } from '../policy/schema.js';
-import { allowlistMatcher } from './allowlist.js';
 import type { BanSettings } from './store.js';
 
 export function banSettings(p: Policy): BanSettings {
@@ -8,6 +7,6 @@ export function banSettings(p: Policy): BanSettings {
     duration: p.bans.duration,
     escalation: p.bans.escalation,
     maxEntries: p.bans.maxEntries,
-    isAllowlisted: allowlistMatcher(p.bans.allowlist),
+    allowlist: p.bans.allowlist,
   };
 }

@@ -40,9 +40,8 @@ export default async function apply(argv: string[], io: Io): Promise<number> {
     },
     banSettings(loaded.policy),
   );
-  const kernelBans = await kernel.banList();
-  const restored = await bans.restore().catch((err) => (problems.push(err), 0));
-  bans.adopt(kernelBans);
+  // The saved bans and the kernel's reconciled both ways (a bad line is reported, the rest kept).
+  const restored = await bans.restore();
   await bans.save();
   for (const p of problems) io.err(`vpsfw apply: ${(p as Error).message}`);
   io.out(`applied ${loaded.source} (policy ${loaded.hash}); ${restored} saved ban${restored === 1 ? '' : 's'} in the kernel`);

@@ -6,13 +6,6 @@ import type { CommandRunner } from './exec.js';
 import { HOOKS, LEGACY_FILTER_CHAINS, LEGACY_HOOKS, setNames, TABLE_CHAINS, type Family, type Table } from './names.js';
 import type { KernelPlan } from './render.js';
 
-/** A ban as the kernel holds it: the set entry and the seconds its timeout has left. */
-export interface KernelBan {
-  address: string;
-  family: Family;
-  secondsLeft: number;
-}
-
 /** Where one of our jumps sits in its built-in chain: 1 is the top, 0 missing. */
 export interface HookPosition {
   family: Family;
@@ -86,16 +79,6 @@ export class KernelFirewall {
     return out;
   }
 
-  /** The entries of both ban sets (written by bans/kernel-set.ts), read back from the kernel. */
-  async banList(): Promise<KernelBan[]> {
-    const bans: KernelBan[] = [];
-    for (const family of FAMILIES) {
-      const { stdout } = await this.#run.run('ipset', ['save', setNames(family).ban]);
-      bans.push(...parseBanSave(stdout, family));
-    }
-    return bans;
-  }
-
   /** `iptables-save -c` of one family's table: the counters of every rule (kernel/counters.ts reads ours). */
   async save(family: Family, table: Table): Promise<string> {
     return (await this.#run.run(TOOLS[family].save, ['-c', '-t', table])).stdout;
@@ -134,16 +117,4 @@ export function jumpPosition(listing: string, builtin: string, chain: string): n
   const rules = listing.split('\n').filter((l) => l.startsWith(`-A ${builtin} `));
   const i = rules.findIndex((l) => l === `-A ${builtin} -j ${chain}`);
   return i + 1;
-}
-
-/** Reads the `add SET ADDRESS timeout N` lines of `ipset save`; the `create` line and anything else are skipped. */
-export function parseBanSave(text: string, family: Family): KernelBan[] {
-  const set = setNames(family).ban;
-  const bans: KernelBan[] = [];
-  for (const line of text.split('\n')) {
-    const [op, name, address, key, value] = line.trim().split(/\s+/);
-    if (op !== 'add' || name !== set || address === undefined) continue;
-    bans.push({ address, family, secondsLeft: key === 'timeout' ? Number(value) : 0 });
-  }
-  return bans;
 }

@@ -1,9 +1,9 @@
 // KernelFirewall against a scripted runner: which commands apply and remove run, in which order,
-// that jumps are inserted at the top when missing or pushed down, that the first layout goes, that
-// remove tolerates what is already gone, and how ban sets are read back. The real kernel is exercised in tests/e2e/kernel.test.ts.
+// that jumps are inserted at the top when missing or pushed down, that the first layout goes, and
+// that remove tolerates what is already gone. The real kernel is exercised in tests/e2e/kernel.test.ts.
 import t from 'tap';
 import { KernelCommandError } from '../../../agent/src/errors.js';
-import { KernelFirewall, parseBanSave } from '../../../agent/src/kernel/apply.js';
+import { KernelFirewall } from '../../../agent/src/kernel/apply.js';
 import type { CommandRunner } from '../../../agent/src/kernel/exec.js';
 import type { KernelPlan } from '../../../agent/src/kernel/render.js';
 
@@ -127,22 +127,4 @@ t.test('hooks: where each jump is, both families', async (t) => {
   t.ok(hooks.every((h) => h.position === 2));
   t.same(hooks[0], { family: 4, table: 'raw', builtin: 'PREROUTING', chain: 'VPSFW-RAW', position: 2 });
   t.ok((await new KernelFirewall(scripted(undefined, listing(0)).runner).hooks()).every((h) => h.position === 0), 'missing: 0');
-});
-
-t.test('banList: both families read from ipset save', async (t) => {
-  const save = (l: string) =>
-    l.endsWith('vpsfw-ban4')
-      ? 'create vpsfw-ban4 hash:ip family inet hashsize 1024 maxelem 1048576 timeout 3600 bucketsize 12 initval 0x1\nadd vpsfw-ban4 192.0.2.2 timeout 3590\nadd vpsfw-ban4 192.0.2.9 timeout 0\n'
-      : 'create vpsfw-ban6 hash:ip family inet6 timeout 3600\nadd vpsfw-ban6 2001:db8:1::2 timeout 12\n';
-  const k = scripted(undefined, save);
-  t.same(await new KernelFirewall(k.runner).banList(), [
-    { address: '192.0.2.2', family: 4, secondsLeft: 3590 },
-    { address: '192.0.2.9', family: 4, secondsLeft: 0 },
-    { address: '2001:db8:1::2', family: 6, secondsLeft: 12 },
-  ]);
-  t.same(k.lines(), ['ipset save vpsfw-ban4', 'ipset save vpsfw-ban6']);
-});
-
-t.test('parseBanSave skips other sets and junk', async (t) => {
-  t.same(parseBanSave('add foreign 192.0.2.1\n\nadd vpsfw-ban4\ngarbage\nadd vpsfw-ban4 192.0.2.3 timeout 5\n', 4), [{ address: '192.0.2.3', family: 4, secondsLeft: 5 }]);
 });
