@@ -12,6 +12,7 @@ PACKAGES=(
   libnetfilter-queue-dev libnetfilter-log-dev libnfnetlink-dev build-essential python3 # the native addon (node-gyp)
   iputils-ping netcat-openbsd hping3 python3-scapy tcpdump iperf3 # demo, tests and benchmarks
   prometheus chromium tmux                     # the observability tests: a real scraper, a browser, a terminal
+  clang libbpf-dev bpftool                     # the benchmark's XDP drop program (tests/bench/xdp-drop.c): build, load, fill its map
   nix-bin debootstrap systemd                  # Nix hash check, the systemd container test, systemd-analyze
   openssh-server openssh-client sshpass openssl # log sources: a real sshd and a password guesser
   fail2ban python3-pyinotify                   # the log-source benchmark's comparison

@@ -18,7 +18,7 @@ const leakRule = (action: 'drop' | 'reject'): PolicyInput =>
 async function session(t: Test, lab: Lab, server: string, chunks: string[]): Promise<{ client: ReadResult; app: string[] }> {
   const app = startChattyApp(lab, lab.server, 2222, chunks);
   t.teardown(() => app.kill());
-  await new Promise((r) => setTimeout(r, 500));
+  await app.ready;
   const client = await readFrom(lab, lab.client.ns, server, 2222, 2500);
   await new Promise((r) => setTimeout(r, 300));
   app.kill();
@@ -55,7 +55,7 @@ t.test('connections this server opens to a remote port 2222 are not inspected by
   // Here the client namespace runs the listener and the server connects out to it.
   const remote = startChattyApp(lab, lab.client.ns, 2222, ['SECRET-LEAK from afar\n']);
   t.teardown(() => remote.kill());
-  await new Promise((r) => setTimeout(r, 500));
+  await remote.ready;
   t.equal((await readFrom(lab, lab.server, lab.client.ip4, 2222, 1500)).data, 'SECRET-LEAK from afar\n', 'what a remote 2222 sends the server is not the application\'s output');
 });
 

@@ -210,7 +210,7 @@ export async function runScenes(c: Ctx): Promise<SceneResult[]> {
     await scene(c, `app on port ${APP_PORT} leaks`, lab.client.ip4, 'leak dropped on the way out by payload:demo-leak', async () => {
       const app = startChattyApp(lab, lab.server, APP_PORT, ['hello benign\n', 'SECRET-LEAK token=42\n']);
       try {
-        await new Promise((r) => setTimeout(r, 500));
+        await app.ready;
         const got = await readFrom(lab, lab.client.ns, lab.client.server4, APP_PORT, 2000);
         const leaked = got.data.includes('SECRET-LEAK');
         return {
