@@ -27,6 +27,16 @@ export interface ExecOpts {
   input?: string;
 }
 
+export interface ChrootOpts extends ExecOpts {
+  /**
+   * A network namespace of its own with loopback alone (no host network), in which the chroot's
+   * net.* sysctls are writable (they are that namespace's): for programs that make namespaces and
+   * set their sysctls, as the demo and the tests do. Without it the chroot has the host's network
+   * and every sysctl is read-only.
+   */
+  isolated?: boolean;
+}
+
 export interface Client {
   ns: string;
   ip4: string;
@@ -62,8 +72,8 @@ export interface Workspace {
   /** Copies host paths into the root (`dest` is a path inside it). */
   copyIn(sources: string[], dest: string): Promise<void>;
   writeFile(path: string, content: string): Promise<void>;
-  /** Runs a command in a plain chroot (fresh /proc, /dev, /sys; host network), in its own PID namespace. */
-  chroot(cmd: string, args: string[], opts?: ExecOpts): Promise<Result>;
+  /** Runs a command in a plain chroot (fresh /proc, /dev, /sys; host network unless isolated), in its own PID namespace. */
+  chroot(cmd: string, args: string[], opts?: ChrootOpts): Promise<Result>;
   /** Boots systemd in the root; the workspace is then the container's (call destroy() on the container). */
   boot(opts?: { bootTimeoutMs?: number }): Promise<Container>;
   /** Removes the run's files when the test never booted. */
@@ -81,7 +91,10 @@ const OVERLAY = `mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=$RUN/uppe
 /** Mounts the API file systems a chroot needs, under "$R" (already inside a private mount namespace). */
 const API_MOUNTS = `
 mount -t proc proc "$R/proc"
-mount --bind "$R/proc/sys" "$R/proc/sys"; mount -o remount,bind,ro "$R/proc/sys"
+mount --bind "$R/proc/sys" "$R/proc/sys"
+# Only in a network namespace of our own (ISOLATED): its net.* sysctls, mounted before /proc/sys goes read-only.
+if [ -n "\${ISOLATED:-}" ]; then mount --bind "$R/proc/sys/net" "$R/proc/sys/net"; fi
+mount -o remount,bind,ro "$R/proc/sys"
 if [ -e "$R/proc/sysrq-trigger" ]; then
   mount --bind "$R/proc/sysrq-trigger" "$R/proc/sysrq-trigger"; mount -o remount,bind,ro "$R/proc/sysrq-trigger"
 fi
@@ -109,6 +122,7 @@ const CHROOT = `set -e
 ${OVERLAY}
 ${API_MOUNTS}
 mount -t tmpfs -o mode=755,nosuid,nodev tmpfs "$R/run"
+if [ -n "\${ISOLATED:-}" ]; then ip link set lo up; fi
 exec chroot "$R" /usr/bin/env -i ${PATH} HOME=/root LANG=C.UTF-8 "$@"
 `;
 
@@ -256,10 +270,10 @@ export function workspace(lower: string): Workspace {
     copyIn: async (sources, dest) => void check(`copy ${sources.join(' ')} to ${dest}`, await inMountNs(COPY, [dest, ...sources], { timeoutMs: 300_000 })),
     writeFile: async (path, content) => void check(`write ${path}`, await inMountNs(WRITE, [path], { input: content })),
     chroot: (cmd, args, opts = {}) =>
-      status('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--', 'bash', '-c', CHROOT, 'bash', cmd, ...args], {
+      status('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', ...(opts.isolated ? ['--net'] : []), '--', 'bash', '-c', CHROOT, 'bash', cmd, ...args], {
         timeoutMs: opts.timeoutMs ?? 600_000,
         input: opts.input,
-        env,
+        env: opts.isolated ? { ...env, ISOLATED: '1' } : env,
       }),
     boot: async (opts = {}) => {
       const started = Date.now();
@@ -378,4 +392,15 @@ async function link(c: Container, clientNs: string): Promise<void> {
   await inside(['addr', 'add', `${NET.server4}/24`, 'dev', 'eth0']);
   await inside(['addr', 'add', `${NET.server6}/64`, 'dev', 'eth0', 'nodad']);
   await inside(['link', 'set', 'eth0', 'up']);
+}
+
+/**
+ * The host's certificate authorities in the root, where they survive Debian's update-ca-certificates
+ * (run when apt installs ca-certificates or a package that triggers it): npm reaches the registry
+ * through them, as on the host (behind a TLS-inspecting proxy, its CA is in the host's bundle).
+ */
+export async function trustHostCertificates(ws: Workspace): Promise<void> {
+  const bundle = readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8');
+  await ws.writeFile('/etc/ssl/certs/ca-certificates.crt', bundle);
+  await ws.writeFile('/usr/local/share/ca-certificates/host-bundle.crt', bundle);
 }
