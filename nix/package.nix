@@ -1,6 +1,7 @@
-# The agent: TypeScript compiled, the NFQUEUE addon (agent/native) built against nixpkgs' libnetfilter_queue, the
-# production node_modules, and bin/vpsfw wrapped with the tools it runs on its PATH. Dependencies
-# come from npm-deps.nix, installed offline (`npm ci` from a lock whose entries point at its tarballs).
+# The agent: TypeScript compiled, the native addon (agent/native) built against nixpkgs'
+# libnetfilter_queue and libnetfilter_log, the production node_modules, and bin/vpsfw wrapped with
+# the tools it runs on its PATH. Dependencies come from npm-deps.nix, installed offline (`npm ci`
+# from a lock whose entries point at its tarballs).
 {
   lib,
   stdenv,
@@ -9,6 +10,7 @@
   python3,
   makeWrapper,
   libnetfilter_queue,
+  libnetfilter_log,
   libnfnetlink,
   iptables,
   ipset,
@@ -46,6 +48,7 @@ stdenv.mkDerivation {
   ];
   buildInputs = [
     libnetfilter_queue
+    libnetfilter_log
     libnfnetlink
   ];
 
@@ -69,7 +72,8 @@ stdenv.mkDerivation {
 
   buildPhase = ''
     runHook preBuild
-    # TypeScript, then the NFQUEUE addon (agent/native) against nixpkgs' libnetfilter_queue.
+    # TypeScript, then the native addon (agent/native) against nixpkgs' libnetfilter_queue and
+    # libnetfilter_log.
     npm run build
     npm prune --omit=dev --loglevel=error
     runHook postBuild

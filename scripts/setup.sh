@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian 12 / Ubuntu 22.04+ machine needs to build, demo and test vpsfw, as root:
-# the system packages (kernel tools, the libnetfilter_queue headers for the native addon, the tools
+# the system packages (kernel tools, the libnetfilter_queue and _log headers for the native addon, the tools
 # the tests attack and look with), a Node.js (the machine's when it is 20 or later, else the pinned
 # LTS of agent/packaging/node.pin, checked against its sha512), the npm dependencies (`npm ci`, which
 # also builds), and a `vpsfw` command on the PATH (/usr/local/bin/vpsfw, a link to this checkout's).
@@ -11,7 +11,7 @@ CHECKOUT=$(pwd)
 
 PACKAGES=(
   iptables ipset iproute2 conntrack procps     # the kernel side the agent drives; sysctl, kill, ps
-  libnetfilter-queue-dev libnfnetlink-dev build-essential python3 # the native NFQUEUE addon (node-gyp)
+  libnetfilter-queue-dev libnetfilter-log-dev libnfnetlink-dev build-essential python3 # the native addon (node-gyp)
   iputils-ping netcat-openbsd hping3 python3-scapy tcpdump iperf3 # demo, tests and benchmarks
   nix-bin debootstrap systemd git              # Nix hash check, the systemd container tests, systemd-analyze
   ca-certificates                              # npm over TLS

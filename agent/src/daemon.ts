@@ -1,32 +1,44 @@
-// `vpsfw run`: wires the pieces and owns the lifecycle. The only module that knows them all.
-//   start: load policy → apply kernel rules (repairs leftovers) → restore bans → open queue → control socket
-//   SIGHUP / `vpsfw reload`: new policy validated first; a bad one is logged and the old one keeps running
-//   SIGTERM / SIGINT: stop reading, save bans, remove every rule and set we added, exit 0
+// `vpsfw run`: wires the pieces and owns the agent's lifecycle. The only module that knows them all.
+//   start: load policy → apply kernel rules (repairs leftovers) → restore bans → open queue and
+//          NFLOG group → control socket
+//   SIGHUP / `vpsfw reload`: new policy validated first; a bad one is refused, the old one keeps running
+//   SIGTERM / SIGINT: a reload in flight finishes first; stop reading, save bans, and remove every
+//          rule and set we added — unless the kernel state belongs to the rules unit (--keep-rules),
+//          which keeps protection in force across a restart and removes it on a real stop.
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { allowlistMatcher } from './bans/allowlist.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ipsetBanKernel } from './bans/kernel-set.js';
+import { banSettings } from './bans/settings.js';
 import { jsonStateFile } from './bans/state-file.js';
-import { BanStore, type BanSettings } from './bans/store.js';
+import { banEvent } from './bans/events.js';
+import { BanStore } from './bans/store.js';
 import { closeControl, listenControl } from './control/server.js';
 import type { Request } from './control/protocol.js';
-import { makePacketHandler } from './daemon/packet-handler.js';
+import { systemInterfaceNames } from './daemon/interfaces.js';
+import { OverflowWatch } from './daemon/overflow-watch.js';
+import { makeObserver, makePacketHandler } from './daemon/packet-handler.js';
+import { summarizePolicy, type AgentStatus } from './daemon/status.js';
 import { Engine } from './engine/engine.js';
 import { describeBy, type Verdict } from './engine/verdict.js';
 import { PolicyInvalidError, VpsfwError } from './errors.js';
+import { EventBus, logEvents } from './events/bus.js';
 import { KernelFirewall } from './kernel/apply.js';
+import { readCounters, Unjudged } from './kernel/counters.js';
 import { realRunner } from './kernel/exec.js';
 import { renderKernel } from './kernel/render.js';
 import { LogLimiter } from './log/limiter.js';
 import type { Logger } from './log/logger.js';
 import { openPcapFile } from './log/pcap.js';
 import { canonicalAddress } from './packet/address.js';
+import type { Packet } from './packet/types.js';
 import type { LoadedPolicy, LoadOptions } from './policy/load.js';
 import { loadPolicyIsolated } from './policy/load-isolated.js';
-import type { Policy } from './policy/schema.js';
-import { formatDuration } from './policy/units.js';
+import { restartNeeded } from './policy/restart.js';
 import { NativeQueue } from './queue/native.js';
-import type { PacketQueue, QueueOptions } from './queue/types.js';
+import { NflogReader } from './queue/nflog.js';
+import { NativeRawSender, type RawSender } from './queue/raw-sender.js';
+import type { LogOptions, PacketLog, PacketQueue, QueueOptions } from './queue/types.js';
 import { VERSION } from './version.js';
 
 export interface DaemonOptions {
@@ -36,26 +48,33 @@ export interface DaemonOptions {
   debug: boolean;
   pcap?: string | undefined;
   log: Logger;
+  /** Leave rules, sets and bans in force at exit: the rules unit owns them (`vpsfw apply`, `vpsfw cleanup`). */
+  keepRules?: boolean;
   /** The queue backend; the project's NFQUEUE addon unless a test or benchmark gives another. */
   openQueue?: (opts: QueueOptions) => PacketQueue;
+  /** The NFLOG reader for what the kernel refused; the addon's unless a test gives another. */
+  openLog?: (opts: LogOptions) => PacketLog;
 }
 
-function banSettings(p: Policy): BanSettings {
-  return {
-    duration: p.bans.duration,
-    escalation: p.bans.escalation,
-    maxEntries: p.bans.maxEntries,
-    isAllowlisted: allowlistMatcher(p.bans.allowlist),
-  };
-}
+/** How often the agent compares what the kernel queued with what it judged (docs/architecture.md, Overflow). */
+const OVERFLOW_CHECK_MS = 5000;
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const log = opts.log;
+  const events = new EventBus((err) => log.error({ event: 'error', err }, 'an event listener failed'));
+  logEvents(events, log);
+  // A stop can come at any moment from here on; it is carried out once the agent is up, so a
+  // stop during start never leaves half of it behind.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const startedAt = Date.now();
   let current: LoadedPolicy = await loadPolicyIsolated(opts.policy);
   log.level = current.policy.logging.level;
   const runner = realRunner();
   const kernel = new KernelFirewall(runner);
+  const unjudged = new Unjudged();
   await kernel.apply(renderKernel(current.policy));
 
   const bans = new BanStore(
@@ -63,67 +82,78 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       kernel: ipsetBanKernel(runner),
       file: jsonStateFile(current.policy.bans.stateFile ?? join(opts.stateDir, 'bans.json')),
       now: Date.now,
-      onError: (err) => log.error({ event: 'error', err }, 'ban store error'),
+      onError: (err) => events.emit({ event: 'error', level: 'error', msg: 'ban store error', err }),
     },
     banSettings(current.policy),
   );
-  // Read before the restore refills it: after a clean stop the set is empty, after a crash it
-  // holds the bans made since the last save.
-  const kernelBans = await kernel.banList();
-  const restored =
-    (await bans.restore().catch((err) => {
-      log.warn({ event: 'error', err }, 'ban state unreadable: starting with the bans the kernel still holds');
-      return 0;
-    })) + bans.adopt(kernelBans);
+  // The state file and the kernel sets, reconciled both ways (a bad line or an unreadable file is
+  // reported through onError): after a clean stop the sets are empty, after a crash they hold the
+  // bans made since the last save.
+  const restored = await bans.restore();
 
-  let engine = new Engine(current.policy, { now: Date.now });
+  const engine = new Engine(current.policy, { now: Date.now, interfaceName: systemInterfaceNames() });
   const limiter = new LogLimiter(current.policy.logging.dropLogsPerSecond);
   const pcapPath = opts.pcap ?? current.policy.logging.pcap ?? undefined;
-  const pcap = pcapPath ? openPcapFile(pcapPath, (err) => log.error({ event: 'error', err, pcap: pcapPath }, 'pcap file failed: no more packets are written to it')) : undefined;
+  const pcap = pcapPath ? openPcapFile(pcapPath, (err) => events.emit({ event: 'error', level: 'error', msg: 'pcap file failed: no more packets are written to it', err, pcap: pcapPath })) : undefined;
 
-  const onBan = (address: string, v: Verdict) => {
-    const r = bans.ban(address, { durationMs: v.ban?.durationMs ?? null, reason: v.reason, by: describeBy(v.by) });
-    if (r.kind === 'banned') {
-      log.warn({ event: 'ban', address, by: r.entry.by, reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), offense: r.entry.offense, until: new Date(r.entry.until).toISOString() }, `ban ${address}`);
-    }
+  const onBan = (p: Packet, v: Verdict) => {
+    const r = bans.ban({ target: p.src, durationMs: v.ban?.durationMs ?? null, reason: v.reason, by: describeBy(v.by), origin: 'agent' });
+    if (r.kind === 'banned') events.emit(banEvent(r.entry));
   };
 
+  let resets: RawSender | undefined;
+  const deps = {
+    engine: () => engine,
+    events,
+    limiter,
+    now: Date.now,
+    debug: opts.debug ? (line: string) => process.stderr.write(line + '\n') : undefined,
+    pcap,
+    logPackets: () => current.policy.logging.packets,
+    onBan,
+    // Opened when first needed: only payload rules that kill connections use it.
+    resets: () => (resets ??= new NativeRawSender()),
+    onError: (err: unknown) => events.emit({ event: 'error', level: 'error', msg: 'cannot send the resets that kill a connection', err }),
+  };
   const queueOpts: QueueOptions = { num: current.policy.queue.num, maxLen: current.policy.queue.maxLen, failOpen: current.policy.queue.failMode === 'open' };
   const queue = (opts.openQueue ?? ((o) => new NativeQueue(o)))(queueOpts);
-  queue.start(
-    makePacketHandler({
-      engine: () => engine,
-      bans,
-      log,
-      limiter,
-      now: Date.now,
-      debug: opts.debug ? (line) => process.stderr.write(line + '\n') : undefined,
-      pcap,
-      logPackets: () => current.policy.logging.packets,
-      onBan,
-    }),
-  );
+  queue.start(makePacketHandler(deps));
+  const nflog = (opts.openLog ?? ((o) => new NflogReader(o)))({ group: current.policy.queue.logGroup });
+  nflog.start(makeObserver(deps));
 
+  const reloads = { accepted: 0, rejected: 0 };
+  let stopping = false;
   let reloading: Promise<unknown> = Promise.resolve();
+  const refuse = (why: string, err: Error & { issues?: unknown }) => {
+    reloads.rejected++;
+    events.emit({ event: 'reload-rejected', level: 'error', msg: `reload rejected: ${err.message}`, trigger: why, issues: err instanceof PolicyInvalidError ? err.issues : undefined, err: err instanceof PolicyInvalidError ? undefined : err, policyHash: current.hash });
+    return err;
+  };
   const reload = (why: string) => {
     const next = reloading.then(async () => {
+      if (stopping) throw refuse(why, new VpsfwError('VPSFW_ERR_STOPPING', 'the agent is stopping: reload refused'));
       let loaded: LoadedPolicy;
       try {
         loaded = await loadPolicyIsolated(opts.policy);
       } catch (err) {
-        log.error({ event: 'reload-rejected', trigger: why, err: err instanceof PolicyInvalidError ? undefined : err, issues: err instanceof PolicyInvalidError ? err.issues : undefined, policyHash: current.hash }, `reload rejected: ${(err as Error).message}`);
-        throw err;
+        throw refuse(why, err as Error);
       }
-      if (loaded.policy.queue.num !== current.policy.queue.num) {
-        const err = new PolicyInvalidError(loaded.source, [{ path: 'queue.num', message: 'cannot change while running: restart the service', value: loaded.policy.queue.num }]);
-        log.error({ event: 'reload-rejected', trigger: why, issues: err.issues, policyHash: current.hash }, err.message);
-        throw err;
+      const field = restartNeeded(current.policy, loaded.policy);
+      if (field !== null) {
+        const value = field.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], loaded.policy);
+        throw refuse(why, new PolicyInvalidError(loaded.source, [{ path: field, message: 'cannot change while running: restart the service', value }]));
       }
-      await kernel.apply(renderKernel(loaded.policy));
+      try {
+        unjudged.rebase(await queuedNow());
+        await kernel.apply(renderKernel(loaded.policy));
+      } catch (err) {
+        throw refuse(why, err as Error);
+      }
       engine.replacePolicy(loaded.policy);
       bans.updateSettings(banSettings(loaded.policy));
       log.level = loaded.policy.logging.level;
-      log.info({ event: 'reload', trigger: why, policySource: loaded.source, policyHash: loaded.hash, previousHash: current.hash }, 'policy reloaded');
+      reloads.accepted++;
+      events.emit({ event: 'reload', level: 'info', msg: 'policy reloaded', trigger: why, policySource: loaded.source, policyHash: loaded.hash, previousHash: current.hash });
       current = loaded;
       return { policyHash: loaded.hash, source: loaded.source };
     });
@@ -131,20 +161,40 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     return next;
   };
 
-  const status = () => {
+  const save = (family: 4 | 6, table: 'raw' | 'mangle') => kernel.save(family, table);
+  const queuedNow = async () => (await readCounters(save)).queued;
+  const overflow = new OverflowWatch(events, () => current.policy.queue.failMode);
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+
+  const status = async (): Promise<AgentStatus> => {
+    const counters = await readCounters(save);
     const q = queue.stats();
     return {
       version: VERSION,
       pid: process.pid,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-      policy: { source: current.source, hash: current.hash },
-      queue: { num: current.policy.queue.num, failMode: current.policy.queue.failMode, received: q.received, kernelDrops: q.kernelDrops },
+      mode: 'enforce',
+      policy: summarizePolicy(current),
+      kernel: { hooks: await kernel.hooks(), counters },
+      queue: {
+        num: current.policy.queue.num,
+        failMode: current.policy.queue.failMode,
+        maxLen: current.policy.queue.maxLen,
+        received: q.received,
+        unjudged: unjudged.total(counters.queued, q.received, q.kernel?.inQueue ?? 0),
+        overflowing: overflow.overflowing,
+        kernel: q.kernel,
+        observed: nflog.stats().received,
+      },
       ...engine.stats(),
       bans: { active: bans.count() },
       logsSuppressed: limiter.suppressed,
+      reloads: { ...reloads },
       // What the policy's limits bound (docs/benchmarks.md, Memory): the state tables are array
       // buffers sized for their limits, of which only the pages used are resident.
       memory: process.memoryUsage(),
+      eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     };
   };
 
@@ -158,47 +208,54 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         return reload('control');
       case 'ban': {
         const address = canonicalAddress(req.address);
-        const r = bans.ban(address, { durationMs: req.durationMs, reason: req.reason || 'manual', by: 'control', escalate: req.durationMs === null });
+        const r = bans.ban({ target: address, durationMs: req.durationMs, reason: req.reason || 'manual', by: 'control', origin: 'control', escalate: req.durationMs === null });
         if (r.kind === 'allowlisted') throw new VpsfwError('VPSFW_ERR_BAN_REFUSED', `${address} is on the allowlist (bans.allowlist): not banned`);
+        if (r.kind === 'refused') throw new VpsfwError('VPSFW_ERR_BAN_REFUSED', r.reason);
         await bans.flushed();
-        log.warn({ event: 'ban', address, by: 'control', reason: r.entry.reason, duration: formatDuration(r.entry.until - r.entry.since), until: new Date(r.entry.until).toISOString() }, `ban ${address}`);
+        await bans.saved();
+        events.emit(banEvent(r.entry));
         return r.entry;
       }
       case 'unban': {
         const address = canonicalAddress(req.address);
         const had = await bans.unban(address);
+        await bans.saved();
         engine.forget(address);
-        log.warn({ event: 'unban', address, by: 'control', wasBanned: had }, `unban ${address}`);
+        events.emit({ event: 'unban', level: 'warn', msg: `unban ${address}`, address, by: 'control', wasBanned: had });
         return { address, wasBanned: had };
       }
     }
   };
   const control: Server = await listenControl(opts.controlPath, handle);
 
-  const statsTimer = setInterval(() => log.info({ event: 'stats', ...status() }, 'stats'), current.policy.logging.statsInterval).unref();
-  const sweepTimer = setInterval(() => {
-    bans.sweep();
-    engine.sweep();
-  }, 5000).unref();
+  const timers = [
+    setInterval(() => void status().then((s) => events.emit({ event: 'stats', level: 'info', msg: 'stats', ...s }), () => undefined), current.policy.logging.statsInterval),
+    setInterval(() => {
+      bans.sweep();
+      engine.sweep();
+    }, 5000),
+    setInterval(() => void status().then((s) => overflow.update(s.queue.unjudged, Date.now()), () => undefined), OVERFLOW_CHECK_MS),
+  ];
+  for (const t of timers) t.unref();
 
-  log.info({ event: 'start', version: VERSION, pid: process.pid, policySource: current.source, policyHash: current.hash, queue: queueOpts, bansRestored: restored, controlPath: opts.controlPath }, 'vpsfw started');
+  events.emit({ event: 'start', level: 'info', msg: 'vpsfw started', version: VERSION, pid: process.pid, policySource: current.source, policyHash: current.hash, queue: queueOpts, logGroup: current.policy.queue.logGroup, bansRestored: restored, controlPath: opts.controlPath, keepRules: opts.keepRules === true });
 
   process.on('SIGHUP', () => void reload('SIGHUP').catch(() => undefined));
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ event: 'stopping', signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  const signal = await stopSignal;
+  events.emit({ event: 'stopping', level: 'info', msg: 'stopping', signal });
+  // A reload in flight finishes (or fails) before anything is torn down: the end state is either
+  // everything in force or nothing left, never rules without their agent's knowledge.
+  stopping = true;
+  await reloading;
 
-  clearInterval(statsTimer);
-  clearInterval(sweepTimer);
+  for (const t of timers) clearInterval(t);
+  loopDelay.disable();
   queue.close();
+  nflog.close();
+  resets?.close();
   await closeControl(control, opts.controlPath).catch(() => undefined);
-  await bans.save().catch((err) => log.error({ event: 'error', err }, 'cannot save bans'));
-  await kernel.remove();
+  await bans.save().catch((err) => events.emit({ event: 'error', level: 'error', msg: 'cannot save bans', err }));
+  if (!opts.keepRules) await kernel.remove();
   await pcap?.close();
-  log.info({ event: 'stop', uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), ...engine.stats() }, 'vpsfw stopped');
+  events.emit({ event: 'stop', level: 'info', msg: 'vpsfw stopped', uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), keptRules: opts.keepRules === true, ...engine.stats() });
 }

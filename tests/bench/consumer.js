@@ -1,7 +1,8 @@
 // An accept-everything NFQUEUE consumer in Node, one per backend, for the benchmark's queue rows.
 // Usage: node consumer.js KIND QUEUE_NUM MAX_LEN   (KIND: nfqueue | native-raw | native)
 //   nfqueue     the npm `nfqueue` binding, one setVerdict per packet
-//   native-raw  the project's addon, verdicts filled without looking at the packets (its ceiling)
+//   native-raw  the project's addon, verdicts filled without looking at the packets (its ceiling),
+//               accepts as plain NF_ACCEPT (no pass mark), as the C consumer gives them
 //   native      NativeQueue (agent/src/queue/native.ts): one QueuedPacket per packet, as the agent sees them
 // Prints "ready" on stderr once bound; on SIGTERM prints {"received": N} and exits.
 import { createRequire } from 'node:module';
@@ -20,9 +21,9 @@ if (kind === 'nfqueue') {
   });
 } else if (kind === 'native-raw') {
   const { loadNativeBinding } = await import('../../agent/dist/queue/native-binding.js');
-  const { MARK_MASK, REJECT_MARK } = await import('../../agent/dist/kernel/names.js');
+  const { DONE_MARK, MARK_MASK, REJECT_MARK } = await import('../../agent/dist/kernel/names.js');
   const { Queue } = loadNativeBinding();
-  const q = new Queue({ num, maxLen, failOpen: false, copyRange: 0xffff, maxBatch: 256, rejectMark: REJECT_MARK, markMask: MARK_MASK }, (_data, count) => {
+  const q = new Queue({ num, maxLen, failOpen: false, copyRange: 0xffff, maxBatch: 256, markMask: MARK_MASK, passMark: 0, rejectMark: REJECT_MARK, doneMark: DONE_MARK }, (_data, count) => {
     received += count;
     q.verdicts.fill(1, 0, count);
   });

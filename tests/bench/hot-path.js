@@ -5,7 +5,6 @@
 // Usage: node tests/bench/hot-path.js [--seconds S] [--rounds N] [--only NAME]
 import { parseArgs } from 'node:util';
 import { BanStore } from '../../agent/dist/bans/store.js';
-import { allowlistMatcher } from '../../agent/dist/bans/allowlist.js';
 import { makePacketHandler } from '../../agent/dist/daemon/packet-handler.js';
 import { Engine } from '../../agent/dist/engine/engine.js';
 import { ESTABLISHED_MARK } from '../../agent/dist/kernel/names.js';
@@ -91,8 +90,8 @@ function run(name, make, seconds) {
   let t = 1_000_000;
   const engine = new Engine(policy, { now: () => t });
   const bans = new BanStore(
-    { kernel: { add: async () => {}, del: async () => {} }, file: { load: async () => null, save: async () => {} }, now: () => t, onError: () => {} },
-    { duration: policy.bans.duration, escalation: policy.bans.escalation, maxEntries: policy.bans.maxEntries, isAllowlisted: allowlistMatcher(policy.bans.allowlist) },
+    { kernel: { add: async () => [], del: async () => {}, list: async () => [] }, file: { path: 'bench', load: async function* () {}, save: async () => {} }, now: () => t, onError: () => {} },
+    { duration: policy.bans.duration, escalation: policy.bans.escalation, maxEntries: policy.bans.maxEntries, allowlist: policy.bans.allowlist },
   );
   const quiet = { info() {}, warn() {}, error() {} };
   const handler = makePacketHandler({ engine: () => engine, bans, log: quiet, limiter: new LogLimiter(0), now: () => t, logPackets: () => false, onBan: () => {} });

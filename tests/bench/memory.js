@@ -4,7 +4,6 @@
 // RSS before and after, and its peak (VmHWM), in MiB, with the engine's own counters.
 // Usage: node --expose-gc tests/bench/memory.js [COUNT]
 import { readFileSync } from 'node:fs';
-import { allowlistMatcher } from '../../agent/dist/bans/allowlist.js';
 import { BanStore } from '../../agent/dist/bans/store.js';
 import { Engine } from '../../agent/dist/engine/engine.js';
 import { decode } from '../../agent/dist/packet/decode.js';
@@ -54,9 +53,9 @@ for (let i = 0; i < count; i++) {
 }
 const afterEngine = { rss: settle(), heap: mib(process.memoryUsage().heapUsed) };
 const bans = new BanStore(
-  { kernel: { add: async () => {}, del: async () => {} }, file: { load: async () => null, save: async () => {} }, now: () => t, onError: (err) => console.error(err) },
-  { duration: policy.bans.duration, escalation: policy.bans.escalation, maxEntries: count, isAllowlisted: allowlistMatcher(policy.bans.allowlist) },
+  { kernel: { add: async () => [], del: async () => {}, list: async () => [] }, file: { path: 'bench', load: async function* () {}, save: async () => {} }, now: () => t, onError: (err) => console.error(err) },
+  { duration: policy.bans.duration, escalation: policy.bans.escalation, maxEntries: count, allowlist: policy.bans.allowlist },
 );
-for (let i = 0; i < count; i++) bans.ban(`172.${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, { durationMs: 3_600_000, reason: 'bench', by: 'bench' });
+for (let i = 0; i < count; i++) bans.ban({ target: `172.${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, durationMs: 3_600_000, reason: 'bench', by: 'bench', origin: 'agent' });
 const after = settle();
 process.stdout.write(JSON.stringify({ count, rssBeforeMiB: before, rssAfterEngineMiB: afterEngine.rss, heapAfterEngineMiB: afterEngine.heap, rssAfterMiB: after, peakRssMiB: mib(hwm()), heapUsedMiB: mib(process.memoryUsage().heapUsed), arrayBuffersMiB: mib(process.memoryUsage().arrayBuffers), bans: bans.list().length, engine: engine.stats() }) + '\n');

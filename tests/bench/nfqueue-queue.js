@@ -2,10 +2,12 @@
 // agent reads the queue through its own addon, agent/native; docs/benchmarks.md says why). The
 // binding cannot set the queue length or fail-open, and cannot close.
 import { createRequire } from 'node:module';
-import { ESTABLISHED_MARK, MARK_MASK, REJECT_MARK } from '../../agent/dist/kernel/names.js';
-import { readKernelDrops } from '../../agent/dist/queue/kernel-drops.js';
+import { DONE_MARK, ESTABLISHED_MARK, MARK_MASK, PASS_MARK, REJECT_MARK } from '../../agent/dist/kernel/names.js';
+import { readQueueStats } from '../../agent/dist/queue/kernel-drops.js';
 
 const nfq = createRequire(import.meta.url)('nfqueue');
+/** The agent's verdicts (queue/types.ts): all but drop are NF_REPEAT with a mark under MARK_MASK. */
+const REPEAT_MARK = { accept: PASS_MARK, reject: REJECT_MARK, done: DONE_MARK };
 
 export class NfqueueBindingQueue {
   #opts;
@@ -26,10 +28,10 @@ export class NfqueueBindingQueue {
         payload: raw.payload,
         direction: raw.info.indev !== 0 ? 'inbound' : 'outbound',
         established: (mark & MARK_MASK) === ESTABLISHED_MARK,
+        ifindex: raw.info.indev || raw.info.outdev,
       });
-      if (verdict === 'accept') raw.setVerdict(nfq.NF_ACCEPT);
-      else if (verdict === 'drop') raw.setVerdict(nfq.NF_DROP);
-      else raw.setVerdict(nfq.NF_REPEAT, (mark & ~MARK_MASK) | REJECT_MARK);
+      if (verdict === 'drop') raw.setVerdict(nfq.NF_DROP);
+      else raw.setVerdict(nfq.NF_REPEAT, (mark & ~MARK_MASK) | REPEAT_MARK[verdict]);
     });
   }
 
@@ -38,6 +40,6 @@ export class NfqueueBindingQueue {
   }
 
   stats() {
-    return { received: this.#received, kernelDrops: readKernelDrops(this.#opts.num) };
+    return { received: this.#received, kernel: readQueueStats(this.#opts.num) };
   }
 }

@@ -14,6 +14,7 @@ import { makeLab } from '../../agent/dist/demo/lab.js';
 import { startService } from '../../agent/dist/demo/probes.js';
 import { KernelFirewall } from '../../agent/dist/kernel/apply.js';
 import { realRunner } from '../../agent/dist/kernel/exec.js';
+import { MARK_MASK, PASS_MARK } from '../../agent/dist/kernel/names.js';
 import { renderKernel } from '../../agent/dist/kernel/render.js';
 import { parsePolicy } from '../../agent/dist/policy/load.js';
 import { candidatePaths } from '../../agent/dist/queue/native-binding.js';
@@ -61,7 +62,10 @@ const writeDoc = !opt['no-doc'] && selected.length === ALL.length;
 
 const agentRules = renderKernel(parsePolicy(benchPolicy, 'bench').policy);
 const serverFirewall = (lab) => new KernelFirewall(realRunner(['ip', 'netns', 'exec', lab.server]));
-const iptables = (lab, op) => lab.exec(lab.server, 'iptables', [op, 'INPUT', '-p', 'udp', '-m', 'multiport', '--dports', `${FLOOD_PORT},${ECHO_PORT}`, '-j', 'NFQUEUE', '--queue-num', '0']);
+// The bare queue rule of the queue rows. NativeQueue's accept is NF_REPEAT with PASS_MARK: the
+// packet runs INPUT again, and the rule must let it by as the agent's rules do.
+const passed = `0x${PASS_MARK.toString(16)}/0x${MARK_MASK.toString(16)}`;
+const iptables = (lab, op) => lab.exec(lab.server, 'iptables', [op, 'INPUT', '-p', 'udp', '-m', 'multiport', '--dports', `${FLOOD_PORT},${ECHO_PORT}`, '-m', 'mark', '!', '--mark', passed, '-j', 'NFQUEUE', '--queue-num', '0']);
 
 /** The agent on the bench policy; resolves once it has started. */
 function startBenchAgent(lab, backend, work) {

@@ -25,16 +25,17 @@ t.test('SIGTERM removes everything the agent added, and only that', async (t) =>
   t.ok(agent.events.some((e) => e.event === 'stop'), 'stop event logged');
 });
 
-t.test('fail-open: SIGKILL leaves traffic flowing; the next start repairs the rules', async (t) => {
+t.test('fail-open: SIGKILL leaves what the policy accepts flowing, never what it refuses; the next start repairs the rules', async (t) => {
   const { lab, agent } = await agentLab(t, testPolicy({ queue: { failMode: 'open' } }));
   agent.child.kill('SIGKILL');
   await agent.exited;
   t.equal((await probe(lab, lab.client.ns, lab.client.server4, 8080)).replies, 1, 'new connection accepted with the agent dead');
-  t.equal((await probe(lab, lab.client.ns, lab.client.server4, 9090)).replies, 1, 'even to a port the policy closes (fail-open means open)');
+  t.equal((await probe(lab, lab.client.ns, lab.client.server4, 9090)).connected, false, 'a port the policy closes stays closed: the kernel decides that');
   const again = await startAgent({ ns: lab.server, policy: testPolicy({ queue: { failMode: 'open' } }) });
   t.teardown(() => again.stop());
-  t.equal((await probe(lab, lab.client.ns, lab.client.server4, 9090)).connected, false, 'judging again after restart');
-  const rules = await lab.exec(lab.server, 'iptables', ['-S', 'INPUT']);
+  t.equal((await probe(lab, lab.client.ns, lab.client.server4, 9090)).connected, false, 'and after the restart');
+  t.equal((await probe(lab, lab.client.ns, lab.client.server4, 8080)).replies, 1, 'judging again after restart');
+  const rules = await lab.exec(lab.server, 'iptables', ['-t', 'mangle', '-S', 'INPUT']);
   t.equal(rules.stdout.split('\n').filter((l) => l.includes('VPSFW-INPUT')).length, 1, 'one jump, not two');
 });
 

@@ -79,7 +79,7 @@ t.test('debug mode prints packets and writes a pcap tcpdump reads', async (t) =>
   const pcap = join(dir, 'judged.pcap');
   const { lab, agent } = await agentLab(t, testPolicy(), ['--debug', '--pcap', pcap]);
   await probe(lab, lab.client.ns, lab.client.server4, 8080);
-  await probe(lab, lab.client.ns, lab.client.server6, 9090);
+  await probe(lab, lab.client.ns, lab.client.server6, 8080);
   t.ok(agent.stderr.some((l) => l.includes(`${lab.client.ip4}`) && l.includes('8080') && l.includes('accept')), 'a readable line per packet');
   await agent.stop();
   t.ok(existsSync(pcap));

@@ -1,5 +1,6 @@
 // An end-to-end fixture: a lab, the answering service on the server, and the agent running a
 // policy in the server namespace; everything is stopped and removed in the test's teardown.
+import type { AgentStatus } from '../../agent/src/daemon/status.js';
 import type { PolicyInput } from '../../agent/src/policy/schema.js';
 import { startAgent, type AgentProcess } from '../../agent/src/demo/agent-process.js';
 import { startService } from '../../agent/src/demo/probes.js';
@@ -20,6 +21,13 @@ export function testPolicy(extra: Partial<PolicyInput> = {}): PolicyInput {
   };
 }
 
+/** The running agent's status snapshot (daemon/status.ts), as `vpsfw status --json` prints it. */
+export async function agentStatus(agent: AgentProcess): Promise<AgentStatus> {
+  const r = await agent.cli(['status', '--json']);
+  if (r.code !== 0) throw new Error(`vpsfw status failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as AgentStatus;
+}
+
 export interface AgentLab {
   lab: Lab;
   agent: AgentProcess;
@@ -34,9 +42,28 @@ export async function agentLab(t: { teardown(fn: () => unknown): void }, policy:
   return { lab, agent };
 }
 
-/** iptables-save / ip6tables-save / ipset list of a namespace, counters stripped, for before/after comparisons. */
+/**
+ * iptables-save / ip6tables-save / ipset list of a namespace, counters stripped, for before/after
+ * comparisons. A table with no rules and only its built-in chains at ACCEPT says nothing (iptables-nft
+ * makes one the first time a table is used and keeps it, empty, after our chains are gone): left out.
+ */
 export async function kernelSnapshot(lab: Lab): Promise<string> {
-  const strip = (s: string) => s.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]')).join('\n');
+  const builtinOnly = (block: string[]) => block.every((l) => /^(\*\w+|COMMIT|:[A-Z]+ ACCEPT \[0:0\])$/.test(l));
+  const strip = (s: string) => {
+    const lines = s.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]'));
+    const out: string[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const end = lines[i]!.startsWith('*') ? lines.indexOf('COMMIT', i) : -1;
+      if (end < 0) {
+        out.push(lines[i]!);
+        continue;
+      }
+      const block = lines.slice(i, end + 1);
+      if (!builtinOnly(block)) out.push(...block);
+      i = end;
+    }
+    return out.join('\n');
+  };
   const v4 = await lab.exec(lab.server, 'iptables-save', []);
   const v6 = await lab.exec(lab.server, 'ip6tables-save', []);
   const sets = await lab.exec(lab.server, 'ipset', ['list']);

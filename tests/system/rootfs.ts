@@ -16,7 +16,7 @@ export const SUITE = 'bookworm';
 
 /**
  * What the booted container needs without a network: systemd as PID 1, the kernel tools the agent
- * drives, the NFQUEUE library its binding links, and the small tools the test runs inside.
+ * drives, the NFQUEUE and NFLOG libraries its addon links, and the small tools the test runs inside.
  */
 export const PACKAGES = [
   'systemd',
@@ -26,6 +26,7 @@ export const PACKAGES = [
   'iptables',
   'ipset',
   'libnetfilter-queue1',
+  'libnetfilter-log1',
   'ca-certificates',
   'netcat-openbsd',
   'procps',

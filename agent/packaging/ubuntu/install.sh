@@ -27,7 +27,7 @@ PREFIX=/opt/vpsfw
 POLICY=/etc/vpsfw/policy.json
 UNITS=(vpsfw-rules.service vpsfw.service)
 # What the build and the agent need; npm only to download the pinned Node.js when none is here.
-APT_PACKAGES=(iptables ipset iproute2 libnetfilter-queue1 libnetfilter-queue-dev build-essential python3 ca-certificates)
+APT_PACKAGES=(iptables ipset iproute2 libnetfilter-queue1 libnetfilter-queue-dev libnetfilter-log1 libnetfilter-log-dev build-essential python3 ca-certificates)
 
 ROOT="" NO_START=0 DRY=0 MODE=install PURGE=0
 while [ $# -gt 0 ]; do

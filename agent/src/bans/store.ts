@@ -1,17 +1,43 @@
-// Bans: who is banned, until when, why; escalation for repeat offenders; the allowlist. The store
-// decides; the kernel set enforces (writes are batched, so a flood from many sources costs one
-// `ipset restore` per batch, not one process per ban); the state file survives restarts.
+// Bans: who is banned, until when, why, at whose request; escalation for repeat offenders; the
+// allowlist. Every source of bans (detectors, rate limits, payload rules, `vpsfw ban`, CrowdSec,
+// log sources) hands the store the same BanRequest. The store decides; the kernel sets enforce
+// (writes are batched, so a flood from many sources costs one `ipset restore` per batch, not one
+// process per ban); the state file survives restarts.
 //
-// Bans and offence histories live in one state table (tables/slot-table.ts), a record per
-// address: a hundred thousand bans cost a few megabytes. BanEntry objects are made only for those
-// who ask (list, the state file).
-import { isIP } from 'node:net';
+// Bans and offence histories live in state tables (tables/slot-table.ts), a record per address
+// and one per network (range bans, in tables of their own: keys one word wider, for the prefix):
+// a hundred thousand bans cost a few megabytes. BanEntry objects are made only for those who ask
+// (list, the state file).
+import { VpsfwError, shortText } from '../errors.js';
 import type { Family } from '../kernel/names.js';
-import { addressKey, addressText, WORDS } from '../tables/address-key.js';
-import { ByFamily } from '../tables/by-family.js';
+import type { Cidr } from '../policy/units.js';
+import { addressText, WORDS } from '../tables/address-key.js';
+import { elapsed32, stamp32 } from '../tables/ms32.js';
 import { SlotTable } from '../tables/slot-table.js';
+import { allowlistMatcher, type AllowlistMatch } from './allowlist.js';
+import { fullPrefix, isAddress, neverBanned, parseTarget, targetText, type Target } from './target.js';
+
+export type BanOrigin = 'agent' | 'control' | 'crowdsec' | 'log' | 'kernel';
+export const BAN_ORIGINS: readonly BanOrigin[] = ['agent', 'control', 'crowdsec', 'log', 'kernel'];
+
+/** What every source of bans asks the store. */
+export interface BanRequest {
+  /** An address, or a CIDR network (a range ban). */
+  target: string;
+  /** null: the policy's bans.duration, escalated for repeat offenders. */
+  durationMs: number | null;
+  reason: string;
+  /** The decider: "detector:synFlood", "ratelimit:x", "payload:x", "control", "crowdsec", "log:sshd". */
+  by: string;
+  origin: BanOrigin;
+  /** A CrowdSec scenario, e.g. "crowdsecurity/ssh-bf". */
+  scenario?: string | undefined;
+  /** Default true: a repeat offender's ban grows, and a running ban is not made again. */
+  escalate?: boolean | undefined;
+}
 
 export interface BanEntry {
+  /** The banned address, or network in CIDR form (a range ban), as packets and ipset print it. */
   address: string;
   family: Family;
   /** Epoch ms. */
@@ -19,22 +45,50 @@ export interface BanEntry {
   until: number;
   reason: string;
   by: string;
+  origin: BanOrigin;
+  scenario?: string;
   /** How many times this source has been banned within the escalation memory (1 = first). */
   offense: number;
 }
 
+/** A ban as the kernel gets it: `target` an address (ban set) or a CIDR network (range set). */
+export interface KernelEntry {
+  target: string;
+  family: Family;
+  seconds: number;
+}
+
+/** A ban as the kernel holds it, with the seconds its timeout has left. */
+export interface KernelBan {
+  target: string;
+  family: Family;
+  secondsLeft: number;
+}
+
 export interface BanKernel {
-  /** Adds the entries, read as they are written to the kernel (a generator makes none in advance). */
-  add(entries: Iterable<{ address: string; family: Family; seconds: number }>): Promise<void>;
-  del(address: string, family: Family): Promise<void>;
+  /**
+   * Writes the entries, made one at a time as the kernel reads them. `entries` is called again to
+   * go on past a line the kernel refused, and must give the same entries each time. Resolves (it
+   * never rejects) with an error for each entry the kernel refused and for whatever stopped the
+   * writing; every other entry is written.
+   */
+  add(entries: () => Iterable<KernelEntry>): Promise<Error[]>;
+  del(target: string, family: Family): Promise<void>;
+  /** Every entry of the ban sets (addresses and networks, both families). */
+  list(): Promise<KernelBan[]>;
 }
 
 /** What the state file holds, one record each: running bans and remembered offenders. */
 export type BanRecord = ({ type: 'ban' } & BanEntry) | { type: 'offender'; address: string; count: number; last: number };
 
 export interface BanStateFile {
-  /** The records saved last, a batch at a time (none when there is no file). */
-  load(): AsyncIterable<readonly unknown[]>;
+  /** Where it is, for messages. */
+  readonly path: string;
+  /**
+   * The records saved last, a batch at a time (none when there is no file). A line that holds no
+   * record is handed to `bad` (where, why) and the others are still read.
+   */
+  load(bad: (where: string, why: string) => void): AsyncIterable<readonly BanRecord[]>;
   save(records: Iterable<BanRecord>): Promise<void>;
 }
 
@@ -43,54 +97,109 @@ export interface BanSettings {
   duration: number;
   escalation: { factor: number; max: number; memory: number };
   maxEntries: number;
-  isAllowlisted(address: string): boolean;
+  /** Never banned (bans.allowlist): neither an address inside it nor a network holding part of it. */
+  allowlist: readonly Cidr[];
 }
 
 export type BanResult =
   | { kind: 'banned'; entry: BanEntry }
   | { kind: 'already'; entry: BanEntry }
-  | { kind: 'allowlisted' };
+  | { kind: 'allowlisted' }
+  /** A target that must never be banned (unspecified, multicast, broadcast; a network holding part of the allowlist); `reason` names it. */
+  | { kind: 'refused'; reason: string };
 
 /** ipset's largest timeout (seconds): longer bans are clamped to it. */
 export const MAX_KERNEL_TIMEOUT_S = 2_147_483;
 
 /**
- * The most records (running bans and remembered offenders) each family's table holds: the
- * schema's largest bans.maxEntries. Beyond it the least recently banned source is forgotten.
+ * The most records (running bans and remembered offenders) each family's address table holds:
+ * the schema's largest bans.maxEntries. Beyond it the least recently banned source is forgotten.
  */
 const TABLE_MAX = 1_000_000;
+/** The same for networks: range bans are few (CrowdSec range decisions, manual ones). */
+const NET_TABLE_MAX = 65_536;
 
 /** Bans per `ipset restore` while banning: a flood of bans costs a few processes, none huge. */
 export const KERNEL_BATCH = 1024;
 
-export function familyOf(address: string): Family {
-  return address.includes(':') ? 6 : 4;
+/** A running ban the store is asked for again is written to the kernel again at most this often, ms. */
+export const REWRITE_MS = 1000;
+
+/** Records of the state file not restored (bad lines, targets never banned) reported one by one; the rest are counted. */
+const RECORDS_REPORTED = 10;
+
+/** The columns of a ban record, in a table or in a copy of one. */
+interface Columns {
+  readonly since: ArrayLike<number>;
+  readonly until: ArrayLike<number>;
+  readonly offense: ArrayLike<number>;
+  readonly reason: ArrayLike<number>;
+  readonly by: ArrayLike<number>;
+  readonly origin: ArrayLike<number>;
+  readonly scenario: ArrayLike<number>;
 }
 
 /**
- * One record per address: its last ban (running while `until` is after now) and how many bans it
- * has had (`offense`, counted while the last one began within the escalation memory). A source
- * stays an offender after its ban ends, until the memory passes: then its record goes.
+ * One record per address (or per network): its last ban (running while `until` is after now) and
+ * how many bans it has had (`offense`, counted while the last one began within the escalation
+ * memory). A source stays an offender after its ban ends, until the memory passes: then its
+ * record goes.
  */
-class BanTable extends SlotTable {
-  readonly since = new Float64Array(TABLE_MAX);
+class BanTable extends SlotTable implements Columns {
+  readonly since: Float64Array;
   /** 0 once the ban has ended (expired, unbanned or evicted). */
-  readonly until = new Float64Array(TABLE_MAX);
-  readonly offense = new Uint32Array(TABLE_MAX);
-  /** Why and by whom, as indexes into `texts`: reasons repeat (a detector's, a rule's). */
-  readonly reason = new Uint16Array(TABLE_MAX);
-  readonly by = new Uint16Array(TABLE_MAX);
-  readonly #texts: Texts;
+  readonly until: Float64Array;
+  readonly offense: Uint32Array;
+  /** Why, by whom and the scenario, as indexes into `texts`: they repeat (a detector's, a rule's). */
+  readonly reason: Uint16Array;
+  readonly by: Uint16Array;
+  readonly scenario: Uint16Array;
+  /** Index into BAN_ORIGINS. */
+  readonly origin: Uint8Array;
+  /** When the entry was last written to the kernel (tables/ms32.ts). */
+  readonly written: Uint32Array;
   readonly family: Family;
+  /** Networks: the key's last word is the prefix length. */
+  readonly network: boolean;
+  readonly #texts: Texts;
+  readonly #key: Uint32Array;
 
-  constructor(family: Family, texts: Texts) {
-    super(WORDS[family], TABLE_MAX);
+  constructor(family: Family, network: boolean, texts: Texts) {
+    const max = network ? NET_TABLE_MAX : TABLE_MAX;
+    super(WORDS[family] + (network ? 1 : 0), max);
+    this.since = new Float64Array(max);
+    this.until = new Float64Array(max);
+    this.offense = new Uint32Array(max);
+    this.reason = new Uint16Array(max);
+    this.by = new Uint16Array(max);
+    this.scenario = new Uint16Array(max);
+    this.origin = new Uint8Array(max);
+    this.written = new Uint32Array(max);
     this.family = family;
+    this.network = network;
     this.#texts = texts;
+    this.#key = new Uint32Array(this.width);
+  }
+
+  /** The key of a target of this table, in an array of the table's, valid until the next call. */
+  keyFor(t: Target): Uint32Array {
+    this.#key.set(t.words);
+    if (this.network) this.#key[WORDS[this.family]] = t.prefix;
+    return this.#key;
+  }
+
+  /** The target of a key of this table, as text. */
+  text(key: Uint32Array): string {
+    return this.network ? `${addressText(key.subarray(0, WORDS[this.family]))}/${key[WORDS[this.family]]}` : addressText(key);
+  }
+
+  target(s: number): Target {
+    const key = this.keyOf(s);
+    return { family: this.family, words: key.slice(0, WORDS[this.family]), prefix: this.network ? key[WORDS[this.family]]! : fullPrefix(this.family) };
   }
 
   entry(s: number): BanEntry {
-    return { address: addressText(this.keyOf(s)), family: this.family, since: this.since[s]!, until: this.until[s]!, reason: this.#texts.at(this.reason[s]!), by: this.#texts.at(this.by[s]!), offense: this.offense[s]! };
+    return entryOf(this.text(this.keyOf(s)), this.family, this, s, this.#texts);
   }
 
   /** The record for `key`, made if missing and marked as just used. */
@@ -101,18 +210,45 @@ class BanTable extends SlotTable {
     return s;
   }
 
-  set(s: number, e: { since: number; until: number; offense: number; reason: string; by: string }): void {
+  set(s: number, e: { since: number; until: number; offense: number; reason: string; by: string; origin: BanOrigin; scenario?: string | undefined }): void {
     this.since[s] = e.since;
     this.until[s] = e.until;
     this.offense[s] = e.offense;
     this.reason[s] = this.#texts.index(e.reason);
     this.by[s] = this.#texts.index(e.by);
+    this.origin[s] = BAN_ORIGINS.indexOf(e.origin);
+    this.scenario[s] = this.#texts.index(e.scenario ?? '');
   }
 }
 
+function entryOf(address: string, family: Family, c: Columns, i: number, texts: Texts): BanEntry {
+  const scenario = texts.at(c.scenario[i]!);
+  return {
+    address,
+    family,
+    since: c.since[i]!,
+    until: c.until[i]!,
+    reason: texts.at(c.reason[i]!),
+    by: texts.at(c.by[i]!),
+    origin: BAN_ORIGINS[c.origin[i]!]!,
+    ...(scenario === '' ? {} : { scenario }),
+    offense: c.offense[i]!,
+  };
+}
+
+/** A table's records copied (the table changes while a write awaits); objects and strings are made later. */
+function copyOf(b: BanTable): Columns & { table: BanTable; keys: Uint32Array; length: number } {
+  const slots = Int32Array.from(b.slots());
+  const keys = new Uint32Array(slots.length * b.width);
+  slots.forEach((slot, i) => keys.set(b.keyOf(slot), i * b.width));
+  const pick = (column: ArrayLike<number>) => Float64Array.from(slots, (slot) => column[slot]!);
+  return { table: b, keys, length: slots.length, since: pick(b.since), until: pick(b.until), offense: pick(b.offense), reason: pick(b.reason), by: pick(b.by), origin: pick(b.origin), scenario: pick(b.scenario) };
+}
+
 /**
- * The distinct reasons and deciders of bans, each stored once and named by a 16-bit index. Only
- * manual bans bring new text; past the last index, text is no longer kept (it says so).
+ * The distinct reasons, deciders and scenarios of bans, each stored once and named by a 16-bit
+ * index. Only manual bans and CrowdSec bring new text; past the last index, text is no longer kept
+ * (it says so).
  */
 class Texts {
   readonly #list = ['(not kept: more distinct reasons than the ban table holds)'];
@@ -134,28 +270,67 @@ class Texts {
 
 export class BanStore {
   readonly #texts = new Texts();
-  readonly #bans = new ByFamily((family) => new BanTable(family, this.#texts));
+  readonly #tables: Record<Family, { address: BanTable; network: BanTable }>;
+  readonly #all: readonly BanTable[];
   /** Records whose `until` is not 0: running bans, and those ended since the last sweep. */
   #active = 0;
   readonly #kernel: BanKernel;
   readonly #file: BanStateFile;
   readonly #now: () => number;
   readonly #onError: (err: unknown) => void;
-  #settings: BanSettings;
-  #pending: Array<{ address: string; family: Family; seconds: number }> = [];
+  #settings!: BanSettings;
+  #allowlisted!: (t: Target) => AllowlistMatch | null;
+  #pending: KernelEntry[] = [];
   #flushing: Promise<void> | null = null;
   #saveTimer: NodeJS.Timeout | null = null;
+  /** The write of the state file in progress, and the one that follows it (it holds every change made meanwhile). */
+  #writing: Promise<void> | null = null;
+  #nextWrite: Promise<void> | null = null;
 
   constructor(deps: { kernel: BanKernel; file: BanStateFile; now: () => number; onError: (err: unknown) => void }, settings: BanSettings) {
     this.#kernel = deps.kernel;
     this.#file = deps.file;
     this.#now = deps.now;
     this.#onError = deps.onError;
-    this.#settings = settings;
+    const tables = (family: Family) => ({ address: new BanTable(family, false, this.#texts), network: new BanTable(family, true, this.#texts) });
+    this.#tables = { 4: tables(4), 6: tables(6) };
+    this.#all = [this.#tables[4].address, this.#tables[6].address, this.#tables[4].network, this.#tables[6].network];
+    this.#use(settings);
   }
 
+  /** New settings (a reload); running bans the new allowlist covers end now. */
   updateSettings(settings: BanSettings): void {
+    this.#use(settings);
+    const now = this.#now();
+    let ended = false;
+    for (const b of this.#all) {
+      for (const s of b.slots()) {
+        if (b.until[s]! <= now || this.#allowlisted(b.target(s)) === null) continue;
+        const { address, family } = b.entry(s);
+        this.#end(b, s);
+        this.#kernel.del(address, family).catch(this.#onError);
+        ended = true;
+      }
+    }
+    if (ended) this.#changed(false);
+  }
+
+  #use(settings: BanSettings): void {
     this.#settings = settings;
+    this.#allowlisted = allowlistMatcher(settings.allowlist);
+  }
+
+  #table(t: Target): BanTable {
+    return this.#tables[t.family][isAddress(t) ? 'address' : 'network'];
+  }
+
+  /** Why the target is not banned, whoever asks: never a real source, or the allowlist. */
+  #refusal(t: Target): Exclude<BanResult, { kind: 'banned' | 'already' }> | null {
+    const never = neverBanned(t);
+    if (never !== null) return { kind: 'refused', reason: never };
+    const allowed = this.#allowlisted(t);
+    if (allowed === null) return null;
+    return allowed.kind === 'within' ? { kind: 'allowlisted' } : { kind: 'refused', reason: `${targetText(t)} holds the allowlisted network ${allowed.network} (bans.allowlist): not banned` };
   }
 
   /** The escalated length of the next ban for the record at slot `s` (or -1: none), ms. */
@@ -166,37 +341,49 @@ export class BanStore {
     return { ms, offense };
   }
 
-  ban(address: string, opts: { durationMs: number | null; reason: string; by: string; escalate?: boolean }): BanResult {
-    if (this.#settings.isAllowlisted(address)) return { kind: 'allowlisted' };
+  ban(req: BanRequest): BanResult {
+    const t = parseTarget(req.target);
+    if (t === null) return { kind: 'refused', reason: `${JSON.stringify(shortText(req.target))} is not an IPv4 or IPv6 address or network: not banned` };
+    const refusal = this.#refusal(t);
+    if (refusal !== null) return refusal;
     const now = this.#now();
-    const key = addressKey(address);
-    const b = this.#bans.of(key);
+    const b = this.#table(t);
+    const key = b.keyFor(t);
     const found = b.find(key);
-    if (found >= 0 && b.until[found]! > now && opts.escalate !== false) return { kind: 'already', entry: b.entry(found) };
+    if (found >= 0 && b.until[found]! > now && req.escalate !== false) {
+      // The packet path meets a banned source again only when the kernel lost its entry (or the
+      // packet was queued before the ban): write it again, at most once a second.
+      if (elapsed32(now, b.written[found]!) >= REWRITE_MS) this.#toKernel(b, found, now);
+      return { kind: 'already', entry: b.entry(found) };
+    }
     const { ms, offense } =
-      opts.escalate === false
-        ? { ms: Math.min(opts.durationMs ?? this.#settings.duration, MAX_KERNEL_TIMEOUT_S * 1000), offense: (found >= 0 ? b.offense[found]! : 0) + 1 }
-        : this.#nextDuration(b, found, opts.durationMs, now);
+      req.escalate === false
+        ? { ms: Math.min(req.durationMs ?? this.#settings.duration, MAX_KERNEL_TIMEOUT_S * 1000), offense: (found >= 0 ? b.offense[found]! : 0) + 1 }
+        : this.#nextDuration(b, found, req.durationMs, now);
     const counted = found >= 0 && b.until[found] !== 0;
     if (!counted && this.#active >= this.#settings.maxEntries) this.#evictSoonest(now);
     const s = b.slot(key);
-    b.set(s, { since: now, until: now + ms, reason: opts.reason, by: opts.by, offense });
+    b.set(s, { since: now, until: now + ms, offense, reason: req.reason, by: req.by, origin: req.origin, scenario: req.scenario });
     if (!counted) this.#active++;
-    const entry = b.entry(s);
-    this.#toKernel(entry, now);
-    this.#scheduleSave();
-    return { kind: 'banned', entry };
+    this.#toKernel(b, s, now);
+    // A manual ban is on disk before `vpsfw ban` returns (saved()); the others are coalesced.
+    this.#changed(req.origin === 'control');
+    return { kind: 'banned', entry: b.entry(s) };
   }
 
-  async unban(address: string): Promise<boolean> {
-    const key = addressKey(address);
-    const b = this.#bans.of(key);
-    const s = b.find(key);
+  /** Lifts a ban (an address or a network); true if it was running. Saved soon. */
+  async unban(target: string): Promise<boolean> {
+    const t = parseTarget(target);
+    if (t === null) return false;
+    const b = this.#table(t);
+    const s = b.find(b.keyFor(t));
     const had = s >= 0 && b.until[s]! > this.#now();
     // The offence history stays: a source banned again escalates.
     if (s >= 0) this.#end(b, s);
-    await this.#kernel.del(address, familyOf(address));
-    this.#scheduleSave();
+    // A write still on its way would put the entry back after the delete.
+    await this.flushed();
+    await this.#kernel.del(targetText(t), t.family);
+    this.#changed(true);
     return had;
   }
 
@@ -204,7 +391,7 @@ export class BanStore {
   list(): BanEntry[] {
     this.sweep();
     const out: BanEntry[] = [];
-    for (const b of this.#bans.both) for (const s of b.slots()) if (b.until[s] !== 0) out.push(b.entry(s));
+    for (const b of this.#all) for (const s of b.slots()) if (b.until[s] !== 0) out.push(b.entry(s));
     return out.sort((x, y) => x.until - y.until);
   }
 
@@ -216,8 +403,12 @@ export class BanStore {
 
   /** Ends bans that have run out (the kernel expired them already) and forgets offenders past the memory. */
   sweep(now = this.#now()): void {
+    if (this.#sweep(now)) this.#changed(false);
+  }
+
+  #sweep(now: number): boolean {
     let changed = false;
-    for (const b of this.#bans.both) {
+    for (const b of this.#all) {
       for (const s of b.slots()) {
         if (b.until[s] !== 0 && b.until[s]! <= now) {
           this.#end(b, s);
@@ -226,67 +417,107 @@ export class BanStore {
         if (b.until[s] === 0 && now - b.since[s]! > this.#settings.escalation.memory) b.delete(s);
       }
     }
-    if (changed) this.#scheduleSave();
+    return changed;
   }
 
   /**
-   * At start: bring back the bans still running and the offenders from the state file, then the
-   * bans into the kernel in one go, each made as the kernel reads it: no ban waits for the kernel
-   * as an object, so a hundred thousand of them leave little for the collector.
+   * At start: bring back the bans still running and the offenders from the state file, then
+   * reconcile with the kernel both ways: a ban the kernel holds and the store does not (made
+   * after the last save, before a crash) is adopted, and every running ban is written to the
+   * kernel (after a reboot its sets are empty), each made as the kernel reads it. A state file
+   * that fails partway leaves every good record restored: each bad line is reported through
+   * onError (where, why; ten of them, then a count), an unreadable file too, and the kernel is
+   * reconciled all the same.
+   * Returns how many bans are running.
    */
   async restore(): Promise<number> {
     const now = this.#now();
-    // A ban that has ended since the save, or an offender record: history only. A running ban
-    // of the same address (read before or after) says more.
-    const remember = (address: string, since: number, offense: number) => {
-      const key = addressKey(address);
-      const b = this.#bans.of(key);
-      if (b.find(key) < 0) b.set(b.slot(key), { since, until: 0, offense, reason: '', by: '' });
+    const path = this.#file.path;
+    let dropped = 0;
+    const report = (message: string) => {
+      if (++dropped <= RECORDS_REPORTED) this.#onError(new VpsfwError('VPSFW_ERR_BAN_STATE', message));
     };
-    for await (const records of this.#file.load()) {
-      for (const r of records) {
-        if (isOffender(r)) remember(r.address, r.last, r.count);
-        else if (!isBan(r) || this.#settings.isAllowlisted(r.address)) continue;
-        else if (r.until <= now) remember(r.address, r.since, r.offense);
-        else {
-          const key = addressKey(r.address);
-          const b = this.#bans.of(key);
-          const s = b.slot(key);
-          if (b.until[s] === 0) this.#active++;
-          b.set(s, r);
-        }
-      }
+    try {
+      const records = this.#file.load((where, why) => report(`${path} ${where}: ${why}; not restored, the other records are`));
+      for await (const batch of records) for (const r of batch) this.#restoreRecord(r, now, report);
+    } catch (err) {
+      this.#onError(new VpsfwError('VPSFW_ERR_BAN_STATE', `${path}: unreadable (${(err as Error).message}); the bans read before it and those the kernel holds are kept`, { cause: err }));
     }
-    if (this.#active > 0) await this.#kernel.add(this.#running(now)).catch(this.#onError);
+    if (dropped > RECORDS_REPORTED) this.#onError(new VpsfwError('VPSFW_ERR_BAN_STATE', `${path}: ${dropped - RECORDS_REPORTED} more records not restored, not listed`));
+    await this.#reconcile(now);
     return this.#active;
   }
 
-  /**
-   * Bans found in the kernel set but not in the store: made just before a crash, after the last
-   * save (the set outlives a killed agent). Adopted with the time the kernel has left for them.
-   */
-  adopt(kernelBans: ReadonlyArray<{ address: string; family: Family; secondsLeft: number }>): number {
-    const now = this.#now();
-    let adopted = 0;
-    for (const k of kernelBans) {
-      const key = addressKey(k.address);
-      const b = this.#bans.of(key);
-      const found = b.find(key);
-      if ((found >= 0 && b.until[found]! > now) || k.secondsLeft <= 0) continue;
+  #restoreRecord(r: BanRecord, now: number, report: (message: string) => void): void {
+    const t = parseTarget(r.address);
+    if (t === null) return;
+    const refusal = this.#refusal(t);
+    if (refusal !== null) {
+      // An allowlisted one quietly: the policy changed since.
+      if (refusal.kind === 'refused' && r.type === 'ban' && r.until > now) report(`${this.#file.path}: the ban of ${r.address} is not restored: ${refusal.reason}`);
+      return;
+    }
+    const b = this.#table(t);
+    const key = b.keyFor(t);
+    if (r.type === 'ban' && r.until > now) {
       const s = b.slot(key);
       if (b.until[s] === 0) this.#active++;
-      b.set(s, { since: now, until: now + k.secondsLeft * 1000, reason: 'found in the kernel ban set at start', by: 'kernel', offense: found >= 0 ? Math.max(1, b.offense[s]!) : 1 });
-      adopted++;
+      b.set(s, r);
+      return;
     }
-    if (adopted > 0) this.#scheduleSave();
-    return adopted;
+    // A ban that has ended since the save, or an offender record: history only. A running ban
+    // of the same target (read before or after) says more.
+    if (b.find(key) < 0) {
+      const [since, offense] = r.type === 'ban' ? [r.since, r.offense] : [r.last, r.count];
+      b.set(b.slot(key), { since, until: 0, offense, reason: '', by: '', origin: 'agent' });
+    }
   }
 
-  /** The running bans as kernel entries, made one at a time. */
-  *#running(now: number): Generator<{ address: string; family: Family; seconds: number }> {
-    for (const b of this.#bans.both) {
-      for (const s of b.slots()) if (b.until[s] !== 0) yield { address: addressText(b.keyOf(s)), family: b.family, seconds: kernelSeconds(b.until[s]!, now) };
+  async #reconcile(now: number): Promise<void> {
+    let held: KernelBan[] = [];
+    try {
+      held = await this.#kernel.list();
+    } catch (err) {
+      this.#onError(err);
     }
+    let adopted = 0;
+    for (const k of held) {
+      const t = parseTarget(k.target);
+      if (t === null || k.secondsLeft <= 0) continue;
+      if (this.#refusal(t) !== null) {
+        // The policy's allowlist wins over a ban left in the kernel.
+        await this.#kernel.del(targetText(t), t.family).catch(this.#onError);
+        continue;
+      }
+      const until = now + k.secondsLeft * 1000;
+      const b = this.#table(t);
+      const key = b.keyFor(t);
+      const found = b.find(key);
+      if (found >= 0 && b.until[found]! > now) {
+        // Made again after the last save (a longer manual ban): the kernel knows best.
+        if (until > b.until[found]! + 1000) b.until[found] = until;
+        continue;
+      }
+      const s = b.slot(key);
+      if (b.until[s] === 0) this.#active++;
+      b.set(s, { since: now, until, reason: 'found in the kernel ban set at start', by: 'kernel', origin: 'kernel', offense: found >= 0 ? Math.max(1, b.offense[s]!) : 1 });
+      adopted++;
+    }
+    if (this.#active > 0) this.#report(await this.#kernel.add(this.#running(now)).catch((err: unknown) => [err]));
+    if (adopted > 0) this.#changed(false);
+  }
+
+  /** The running bans as kernel entries, made one at a time, the same ones each time asked. */
+  #running(now: number): () => Iterable<KernelEntry> {
+    const copies = this.#all.map(copyOf);
+    return function* () {
+      for (const c of copies) {
+        const w = c.table.width;
+        for (let i = 0; i < c.length; i++) {
+          if (c.until[i]! > now) yield { target: c.table.text(c.keys.subarray(i * w, (i + 1) * w)), family: c.table.family, seconds: kernelSeconds(c.until[i]!, now) };
+        }
+      }
+    };
   }
 
   /** Resolves when every ban so far is in the kernel. */
@@ -294,32 +525,49 @@ export class BanStore {
     while (this.#flushing) await this.#flushing;
   }
 
-  async save(): Promise<void> {
+  /**
+   * Writes the state file now; one write at a time, and calls made while one runs share the
+   * next. Rejects if the write fails.
+   */
+  save(): Promise<void> {
     if (this.#saveTimer) clearTimeout(this.#saveTimer);
     this.#saveTimer = null;
-    this.sweep();
-    await this.#file.save(this.#snapshot());
+    if (this.#nextWrite) return this.#nextWrite;
+    if (this.#writing) {
+      return (this.#nextWrite = this.#writing
+        .catch(() => undefined)
+        .then(() => {
+          this.#nextWrite = null;
+          return this.save();
+        }));
+    }
+    const write = this.#write().finally(() => {
+      if (this.#writing === write) this.#writing = null;
+    });
+    return (this.#writing = write);
   }
 
-  /**
-   * The records as they are now, made one at a time while the file is written: the columns are
-   * copied first (the table changes while the write awaits), the objects and strings come later.
-   */
-  #snapshot(): Iterable<BanRecord> {
-    const copies = this.#bans.both.map((b) => {
-      const slots = Int32Array.from(b.slots());
-      const keys = new Uint32Array(slots.length * b.width);
-      slots.forEach((slot, i) => keys.set(b.keyOf(slot), i * b.width));
-      const pick = <T>(column: ArrayLike<T>) => Array.from(slots, (slot) => column[slot]!);
-      return { family: b.family, width: b.width, keys, since: pick(b.since), until: pick(b.until), offense: pick(b.offense), reason: pick(b.reason), by: pick(b.by) };
-    });
-    const text = (i: number) => this.#texts.at(i);
+  /** Resolves once the changes made so far are in the file (a failed write went to onError). */
+  async saved(): Promise<void> {
+    await (this.#nextWrite ?? this.#writing)?.catch(() => undefined);
+  }
+
+  async #write(): Promise<void> {
+    this.#sweep(this.#now());
+    await this.#file.save(this.#records());
+  }
+
+  /** The records as they are now, made one at a time while the file is written. */
+  #records(): Iterable<BanRecord> {
+    const copies = this.#all.map(copyOf);
+    const texts = this.#texts;
     return (function* (): Generator<BanRecord> {
       for (const c of copies) {
-        for (let i = 0; i < c.since.length; i++) {
-          const address = addressText(c.keys.subarray(i * c.width, (i + 1) * c.width));
+        const w = c.table.width;
+        for (let i = 0; i < c.length; i++) {
+          const address = c.table.text(c.keys.subarray(i * w, (i + 1) * w));
           if (c.until[i] === 0) yield { type: 'offender', address, count: c.offense[i]!, last: c.since[i]! };
-          else yield { type: 'ban', address, family: c.family, since: c.since[i]!, until: c.until[i]!, reason: text(c.reason[i]!), by: text(c.by[i]!), offense: c.offense[i]! };
+          else yield { type: 'ban', ...entryOf(address, c.table.family, c, i, texts) };
         }
       }
     })();
@@ -334,7 +582,7 @@ export class BanStore {
 
   #evictSoonest(now: number): void {
     let soonest: { b: BanTable; s: number } | null = null;
-    for (const b of this.#bans.both) {
+    for (const b of this.#all) {
       for (const s of b.slots()) if (b.until[s]! > now && (soonest === null || b.until[s]! < soonest.b.until[soonest.s]!)) soonest = { b, s };
     }
     if (soonest === null) return;
@@ -343,20 +591,30 @@ export class BanStore {
     this.#kernel.del(address, family).catch(this.#onError);
   }
 
-  #toKernel(e: BanEntry, now: number): void {
-    this.#pending.push({ address: e.address, family: e.family, seconds: kernelSeconds(e.until, now) });
+  #toKernel(b: BanTable, s: number, now: number): void {
+    b.written[s] = stamp32(now);
+    this.#pending.push({ target: b.text(b.keyOf(s)), family: b.family, seconds: kernelSeconds(b.until[s]!, now) });
     if (!this.#flushing) this.#flushing = this.#flush();
   }
 
   async #flush(): Promise<void> {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, KERNEL_BATCH);
-      await this.#kernel.add(batch).catch(this.#onError);
+      this.#report(await this.#kernel.add(() => batch).catch((err: unknown) => [err]));
     }
     this.#flushing = null;
   }
 
-  #scheduleSave(): void {
+  #report(errors: readonly unknown[]): void {
+    for (const err of errors) this.#onError(err);
+  }
+
+  /** Something the state file holds changed: written soon (a manual change) or within a second (coalesced). */
+  #changed(soon: boolean): void {
+    if (soon) {
+      this.save().catch(this.#onError);
+      return;
+    }
     // Coalesced: under a flood of bans the file is written at most once a second.
     this.#saveTimer ??= setTimeout(() => {
       this.#saveTimer = null;
@@ -365,16 +623,4 @@ export class BanStore {
   }
 }
 
-const kernelSeconds = (until: number, now: number) => Math.max(1, Math.ceil((until - now) / 1000));
-
-const isAddress = (a: unknown): a is string => typeof a === 'string' && (isIP(a) !== 0);
-
-function isBan(r: unknown): r is BanEntry {
-  const e = r as BanEntry & { type?: unknown };
-  return !!e && e.type === 'ban' && isAddress(e.address) && Number.isFinite(e.until) && Number.isFinite(e.since) && Number.isSafeInteger(e.offense) && typeof e.reason === 'string' && typeof e.by === 'string';
-}
-
-function isOffender(r: unknown): r is { address: string; count: number; last: number } {
-  const o = r as { type?: unknown; address?: unknown; count?: unknown; last?: unknown };
-  return !!o && o.type === 'offender' && isAddress(o.address) && Number.isSafeInteger(o.count) && Number.isFinite(o.last);
-}
+const kernelSeconds = (until: number, now: number) => Math.min(MAX_KERNEL_TIMEOUT_S, Math.max(1, Math.ceil((until - now) / 1000)));

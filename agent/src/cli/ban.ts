@@ -8,7 +8,8 @@ const cmd = {
   usage: `usage: vpsfw ban IP [--for DURATION] [--reason TEXT] [--json] [--control PATH]
 
 Bans an IPv4 or IPv6 address in the kernel now. Without --for, the policy's ban duration applies,
-escalated for a repeat offender. Allowlisted addresses are refused.
+escalated for a repeat offender. Allowlisted addresses are refused, and so are those that are never
+a real source: 0.0.0.0 and ::, 255.255.255.255, multicast (224.0.0.0/4, ff00::/8).
   --for DURATION   e.g. 30m, 1h, 7d
   --reason TEXT    recorded with the ban
   --json           the ban as JSON

@@ -21,9 +21,10 @@ export default async function check(argv: string[], io: Io): Promise<number> {
     return 0;
   } catch (err) {
     if (!(err instanceof PolicyInvalidError)) throw err;
-    if (values.json) return io.out(JSON.stringify({ ok: false, source: err.source, issues: err.issues })), 1;
-    io.err(`invalid policy ${err.source}: ${err.issues.length} problem${err.issues.length > 1 ? 's' : ''}`);
+    if (values.json) return io.out(JSON.stringify({ ok: false, source: err.source, total: err.total, issues: err.issues })), 1;
+    io.err(`invalid policy ${err.source}: ${err.total} problem${err.total > 1 ? 's' : ''}`);
     for (const i of err.issues) io.err(formatIssue(i));
+    if (err.total > err.issues.length) io.err(`… and ${err.total - err.issues.length} more`);
     return 1;
   }
 }

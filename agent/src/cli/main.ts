@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   check: { summary: 'validate a policy', load: () => import('./check.js') },
   render: { summary: 'print the kernel rules (or the policy) a policy gives', load: () => import('./render.js') },
   run: { summary: 'run the agent in the foreground', load: () => import('./run.js') },
+  apply: { summary: 'put the kernel rules, sets and saved bans in force, and exit', load: () => import('./apply.js') },
   status: { summary: 'show the running agent\'s counters', load: () => import('./status.js') },
   ban: { summary: 'ban an address now', load: () => import('./ban.js') },
   unban: { summary: 'lift a ban', load: () => import('./unban.js') },

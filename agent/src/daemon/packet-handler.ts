@@ -1,20 +1,21 @@
 // The per-packet path: decode, judge, carry out the verdict's side effects, count. It never
-// throws: an unexpected error becomes the malformed-packet verdict, so the queue always gets an answer.
-import type { BanStore } from '../bans/store.js';
+// throws: an unexpected error becomes the malformed-packet verdict, so the queue always gets an
+// answer. The observer is its sibling for what the kernel refused and only showed us (NFLOG).
 import type { Engine } from '../engine/engine.js';
 import { describeBy, type Verdict } from '../engine/verdict.js';
-import type { Logger } from '../log/logger.js';
+import type { EventBus } from '../events/bus.js';
 import type { LogLimiter } from '../log/limiter.js';
 import type { PcapWriter } from '../log/pcap.js';
 import { decode } from '../packet/decode.js';
 import { formatMalformed, formatPacket } from '../packet/format.js';
+import { resetsFor } from '../packet/reset.js';
 import type { Packet } from '../packet/types.js';
-import type { QueuedPacket, QueueVerdict } from '../queue/types.js';
+import type { RawSender } from '../queue/raw-sender.js';
+import type { LoggedPacket, QueuedPacket, QueueVerdict } from '../queue/types.js';
 
 export interface PacketHandlerDeps {
   engine: () => Engine;
-  bans: BanStore;
-  log: Logger;
+  events: EventBus;
   limiter: LogLimiter;
   now: () => number;
   /** Debug mode: one line per packet. */
@@ -22,7 +23,10 @@ export interface PacketHandlerDeps {
   pcap?: PcapWriter | undefined;
   /** Log every judged packet (policy logging.packets). */
   logPackets: () => boolean;
-  onBan: (address: string, verdict: Verdict) => void;
+  onBan: (packet: Packet, verdict: Verdict) => void;
+  /** Sends the resets that kill a connection (payload rules with action reject). */
+  resets: () => RawSender;
+  onError: (err: unknown) => void;
 }
 
 export function makePacketHandler(d: PacketHandlerDeps): (p: QueuedPacket) => QueueVerdict {
@@ -36,39 +40,71 @@ export function makePacketHandler(d: PacketHandlerDeps): (p: QueuedPacket) => Qu
         verdict = engine.judgeMalformed(r);
       } else {
         packet = r;
-        verdict = engine.judge(packet, { direction: q.direction, established: q.established });
+        verdict = engine.judge(packet, { direction: q.direction, established: q.established, ifindex: q.ifindex });
       }
     } catch (err) {
-      d.log.error({ event: 'internal-error', err }, 'packet path error');
+      d.events.emit({ event: 'internal-error', level: 'error', msg: 'packet path error', err });
       verdict = engine.judgeMalformed('internal-error');
     }
     if (d.pcap) d.pcap.writePacket(q.payload, Date.now());
     if (d.debug) d.debug(`${packet ? formatPacket(packet) : formatMalformed(q.payload, verdict.by.name)} => ${verdict.action} by ${describeBy(verdict.by)}`);
-    if (verdict.ban && packet) d.onBan(packet.src, verdict);
-    if (verdict.action !== 'accept' || verdict.log || d.logPackets()) logVerdict(d, q, packet, verdict);
-    return verdict.action;
+    if (verdict.ban && packet) d.onBan(packet, verdict);
+    if (verdict.action !== 'accept' || verdict.log || d.logPackets()) logVerdict(d, q.direction, q.payload.length, packet, verdict);
+    if (verdict.kill && packet) return kill(d, packet);
+    return verdict.done ? 'done' : verdict.action;
   };
 }
 
-function logVerdict(d: PacketHandlerDeps, q: QueuedPacket, p: Packet | null, v: Verdict): void {
+/** Both ends get a reset, so neither waits on a connection that will never carry data again; the segment itself is dropped. */
+function kill(d: PacketHandlerDeps, p: Packet): QueueVerdict {
+  const r = resetsFor(p);
+  try {
+    if (r) {
+      const sender = d.resets();
+      sender.send(r.toSender);
+      sender.send(r.toReceiver);
+    }
+  } catch (err) {
+    d.onError(err);
+  }
+  return 'drop';
+}
+
+/** For packets the static rules refused in the kernel: the detectors count them, no verdict goes back. */
+export function makeObserver(d: PacketHandlerDeps): (p: LoggedPacket) => void {
+  return (l) => {
+    try {
+      const r = decode(l.payload, true);
+      if (typeof r === 'string') return;
+      const verdict = d.engine().observe(r, { direction: l.direction, ifindex: l.ifindex });
+      if (d.debug) d.debug(`${formatPacket(r)} => ${verdict.action} in the kernel, seen by ${describeBy(verdict.by)}`);
+      if (verdict.ban) d.onBan(r, verdict);
+      logVerdict(d, l.direction, r.length, r, verdict);
+    } catch (err) {
+      d.events.emit({ event: 'internal-error', level: 'error', msg: 'observer error', err });
+    }
+  };
+}
+
+function logVerdict(d: PacketHandlerDeps, direction: 'inbound' | 'outbound', len: number, p: Packet | null, v: Verdict): void {
   const suppressed = d.limiter.take(d.now());
   if (suppressed < 0) return;
   const l4 = p?.l4;
-  d.log.info(
-    {
-      event: v.action === 'accept' ? 'accept' : v.action,
-      by: describeBy(v.by),
-      reason: v.reason,
-      direction: q.direction,
-      family: p?.family,
-      src: p?.src,
-      dst: p?.dst,
-      proto: l4?.kind ?? p?.protocol,
-      sport: l4 && 'srcPort' in l4 ? l4.srcPort : undefined,
-      dport: l4 && 'dstPort' in l4 ? l4.dstPort : undefined,
-      len: q.payload.length,
-      ...(suppressed > 0 ? { suppressed } : {}),
-    },
-    `${v.action} ${describeBy(v.by)}`,
-  );
+  const by = describeBy(v.by);
+  d.events.emit({
+    event: v.action,
+    level: 'info',
+    msg: `${v.action} ${by}`,
+    by,
+    reason: v.reason,
+    direction,
+    family: p?.family,
+    src: p?.src,
+    dst: p?.dst,
+    proto: l4?.kind ?? p?.protocol,
+    sport: l4 && 'srcPort' in l4 ? l4.srcPort : undefined,
+    dport: l4 && 'dstPort' in l4 ? l4.dstPort : undefined,
+    len,
+    suppressed,
+  });
 }

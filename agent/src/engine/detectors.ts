@@ -46,9 +46,10 @@ export class SynFloodDetector implements SourceTracker {
   readonly #flood: Verdict;
   readonly #overTotal: Verdict;
 
-  constructor(cfg: Detectors['synFlood'], maxSources: number) {
+  /** `previous`: the last policy's detector, whose tables this one takes over when it can. */
+  constructor(cfg: Detectors['synFlood'], maxSources: number, previous?: SynFloodDetector) {
     this.#enabled = cfg.enabled;
-    this.#perSource = new TokenBuckets(cfg.perSource, maxSources);
+    this.#perSource = new TokenBuckets(cfg.perSource, maxSources, previous && previous.#perSource);
     this.#total = new TokenBucket(cfg.total);
     this.#flood = stop('synFlood', `SYN rate over ${rateText(cfg.perSource)}`, cfg.ban);
     // The total limit protects the server from many sources at once; it cannot say whom to ban.
@@ -83,10 +84,10 @@ export class IcmpDetector implements SourceTracker {
   readonly #overRate: Verdict;
   readonly #oversized: Verdict;
 
-  constructor(d: Detectors, maxSources: number) {
+  constructor(d: Detectors, maxSources: number, previous?: IcmpDetector) {
     this.#flood = d.icmpFlood;
     this.#size = d.oversizedIcmp;
-    this.#perSource = new TokenBuckets(d.icmpFlood.perSource, maxSources);
+    this.#perSource = new TokenBuckets(d.icmpFlood.perSource, maxSources, previous && previous.#perSource);
     this.#overRate = stop('icmpFlood', `echo rate over ${rateText(d.icmpFlood.perSource)}`, d.icmpFlood.ban);
     this.#oversized = stop('oversizedIcmp', `echo request over ${d.oversizedIcmp.maxBytes} bytes`, d.oversizedIcmp.ban);
   }
@@ -139,9 +140,10 @@ export class PortScanDetector implements SourceTracker {
   readonly #sources: ByFamily<ScanTable>;
   readonly #verdict: Verdict;
 
-  constructor(cfg: Detectors['portScan'], maxSources: number) {
+  constructor(cfg: Detectors['portScan'], maxSources: number, previous?: PortScanDetector) {
     this.#cfg = cfg;
-    this.#sources = new ByFamily((family) => new ScanTable(WORDS[family], cfg.ports, maxSources));
+    const old = previous && previous.#sources;
+    this.#sources = old && old.v4.max === maxSources && old.v4.stride === cfg.ports ? old : new ByFamily((family) => new ScanTable(WORDS[family], cfg.ports, maxSources));
     this.#verdict = stop('portScan', `${cfg.ports + 1} closed ports within ${formatDuration(cfg.window)}`, cfg.ban);
   }
 

@@ -1,11 +1,14 @@
-// The engine: a pure function of the policy, the packet and the time (from the Clock it is given).
-// For a new packet, in order: static rules → rate limits → SYN flood → ICMP flood and oversized
-// echo → port scan → payload. Packets of an accepted flow (queued for payload rules only) go to the
-// payload matcher alone.
+// The engine: a pure function of the policy, the packet and the time (from the clock it is given).
+// For a new packet the kernel queued (the static rules accepted it there), in order: static rules
+// (to name the rule) → rate limits → SYN flood → ICMP flood and oversized echo → payload. Packets
+// of an accepted flow (queued for payload rules) go to the payload matcher alone. Packets the
+// kernel refused and showed us (NFLOG) are only observed: the flood and scan detectors count
+// them, and may ban their source, but no verdict goes back.
 import type { Direction, Policy } from '../policy/schema.js';
 import type { Packet } from '../packet/types.js';
-import { IcmpDetector, PortScanDetector, SynFloodDetector, type SourceTracker } from './detectors.js';
+import { IcmpDetector, isEchoRequest, PortScanDetector, SynFloodDetector, type SourceTracker } from './detectors.js';
 import { PayloadMatcher } from './dpi/matcher.js';
+import type { InterfaceNames } from './match.js';
 import { RateLimits } from './ratelimit.js';
 import { StaticRules } from './rules.js';
 import { addressKey } from '../tables/address-key.js';
@@ -13,18 +16,24 @@ import { describeBy, type Verdict, type VerdictAction } from './verdict.js';
 
 export interface Clock {
   now(): number;
+  /** The name of an interface by its index; without it, rules naming interfaces match nothing. */
+  interfaceName?: InterfaceNames;
 }
 
 export interface JudgeContext {
   direction: Direction;
   /** The kernel queued it as part of an accepted flow (ESTABLISHED_MARK). */
   established: boolean;
+  /** The interface it came in on (inbound) or goes out on (outbound); 0 when unknown. */
+  ifindex: number;
 }
 
 export interface EngineStats {
   verdicts: Record<VerdictAction, number>;
   /** Packets per decider, e.g. "rule:ssh", "detector:synFlood", "malformed:bad-ihl". */
   decidedBy: Record<string, number>;
+  /** The refused packets the kernel showed us (samples: at most queue.perSource a second per source), per decider. */
+  observedBy: Record<string, number>;
   tracked: { sources: number; flows: number; flowEvictions: number };
 }
 
@@ -40,13 +49,14 @@ class Pipeline {
   readonly malformed: Verdict['action'];
   readonly trackers: SourceTracker[];
 
-  constructor(policy: Policy, previous?: Pipeline) {
+  /** `previous`: the last policy's pipeline, whose tables are taken over where the sizes allow. */
+  constructor(policy: Policy, interfaceName: InterfaceNames, previous?: Pipeline) {
     const { sources, flows, flowIdle } = policy.limits;
-    this.rules = new StaticRules(policy);
-    this.rateLimits = new RateLimits(policy, sources);
-    this.syn = new SynFloodDetector(policy.detectors.synFlood, sources);
-    this.icmp = new IcmpDetector(policy.detectors, sources);
-    this.scan = new PortScanDetector(policy.detectors.portScan, sources);
+    this.rules = new StaticRules(policy, interfaceName);
+    this.rateLimits = new RateLimits(policy, sources, previous?.rateLimits);
+    this.syn = new SynFloodDetector(policy.detectors.synFlood, sources, previous?.syn);
+    this.icmp = new IcmpDetector(policy.detectors, sources, previous?.icmp);
+    this.scan = new PortScanDetector(policy.detectors.portScan, sources, previous?.scan);
     this.payload = new PayloadMatcher(policy, { maxFlows: flows, flowIdleMs: flowIdle }, previous?.payload.flows);
     this.malformed = policy.defaults.malformed;
     this.trackers = [this.syn, this.icmp, this.scan, this.rateLimits];
@@ -55,28 +65,51 @@ class Pipeline {
 
 export class Engine {
   readonly #clock: Clock;
+  readonly #interfaceName: InterfaceNames;
   #p: Pipeline;
   readonly #verdicts: Record<VerdictAction, number> = { accept: 0, drop: 0, reject: 0 };
   /** Packets per verdict object: every verdict is made once per policy, so counting builds nothing. */
   readonly #decided = new Map<Verdict, number>();
+  readonly #observed = new Map<Verdict, number>();
+  /** The counts of the verdict objects of earlier policies, by decider: a reload folds them in. */
+  readonly #decidedBefore: Record<string, number> = {};
+  readonly #observedBefore: Record<string, number> = {};
   /** One verdict object per malformed reason (the decoder has a fixed few). */
   readonly #malformed = new Map<string, Verdict>();
 
   constructor(policy: Policy, clock: Clock) {
     this.#clock = clock;
-    this.#p = new Pipeline(policy);
+    this.#interfaceName = clock.interfaceName ?? (() => undefined);
+    this.#p = new Pipeline(policy, this.#interfaceName);
   }
 
   /**
-   * On reload: rules and detectors rebuilt from the new policy (per-source counts start afresh);
-   * payload streams in flight kept, unless limits.flows changed.
+   * On reload: rules and detectors rebuilt from the new policy; their per-source tables, and the
+   * payload streams in flight, are taken over unless limits.sources or limits.flows changed, so
+   * reloads neither allocate anew nor give a flooding source a fresh start.
    */
   replacePolicy(policy: Policy): void {
-    this.#p = new Pipeline(policy, this.#p);
+    this.#p = new Pipeline(policy, this.#interfaceName, this.#p);
+    fold(this.#decided, this.#decidedBefore);
+    fold(this.#observed, this.#observedBefore);
   }
 
   judge(packet: Packet, ctx: JudgeContext): Verdict {
     return this.#count(this.#judge(packet, ctx, this.#clock.now()));
+  }
+
+  /**
+   * A packet the kernel's static rules refused and showed us (NFLOG): the detectors count it
+   * (flooding or scanning closed ports earns a ban); no verdict goes back. Returns the decision
+   * as the engine sees it, a detector's when one stops the source.
+   */
+  observe(p: Packet, ctx: Omit<JudgeContext, 'established'>): Verdict {
+    const x = this.#p;
+    const now = this.#clock.now();
+    const base = x.rules.judge(p, ctx.direction, ctx.ifindex);
+    const v = ctx.direction === 'inbound' ? (x.syn.check(p, now) ?? x.icmp.check(p, now) ?? x.scan.check(p, now) ?? base) : base;
+    this.#observed.set(v, (this.#observed.get(v) ?? 0) + 1);
+    return v;
   }
 
   judgeMalformed(reason: string): Verdict {
@@ -90,16 +123,17 @@ export class Engine {
 
   #judge(p: Packet, ctx: JudgeContext, now: number): Verdict {
     const x = this.#p;
-    if (ctx.established) return x.payload.check(p, ctx.direction, true, now) ?? ESTABLISHED;
-    const base = x.rules.judge(p, ctx.direction);
+    // Echo requests of a ping already answered are established to conntrack, but each is judged.
+    if (ctx.established && !isEchoRequest(p)) return x.payload.check(p, ctx.direction, true, now) ?? ESTABLISHED;
+    const base = x.rules.judge(p, ctx.direction, ctx.ifindex);
     if (ctx.direction === 'outbound') {
       // The detectors watch remote sources; outbound, the source is this server.
       if (base.action !== 'accept') return base;
       return x.rateLimits.check(p, 'outbound', now) ?? x.payload.check(p, 'outbound', false, now) ?? base;
     }
     if (base.action !== 'accept') {
-      // Refused anyway, but still counted: flooding or scanning closed ports earns the source a
-      // ban, which spares the queue its next packets. Rate limits and payload rules have nothing to add.
+      // The kernel refuses these itself; one reaches us only around a reload. Refused anyway, and
+      // counted as an observed one would be: flooding or scanning closed ports earns a ban.
       return x.syn.check(p, now) ?? x.icmp.check(p, now) ?? x.scan.check(p, now) ?? base;
     }
     return x.rateLimits.check(p, 'inbound', now) ?? x.syn.check(p, now) ?? x.icmp.check(p, now) ?? x.payload.check(p, 'inbound', false, now) ?? base;
@@ -128,15 +162,25 @@ export class Engine {
 
   stats(): EngineStats {
     const x = this.#p;
-    const decidedBy: Record<string, number> = {};
-    for (const [v, n] of this.#decided) {
-      const k = describeBy(v.by);
-      decidedBy[k] = (decidedBy[k] ?? 0) + n;
-    }
     return {
       verdicts: { ...this.#verdicts },
-      decidedBy,
+      decidedBy: fold(this.#decided, { ...this.#decidedBefore }, false),
+      observedBy: fold(this.#observed, { ...this.#observedBefore }, false),
       tracked: { sources: x.trackers.reduce((n, t) => n + t.tracked, 0), flows: x.payload.flows.size, flowEvictions: x.payload.flows.evictions },
     };
   }
+}
+
+/**
+ * Adds counts per verdict object into `into`, per decider name ("rule:ssh"), and empties the map
+ * unless told to keep it: a reload makes new verdict objects for the same deciders, and the old
+ * ones must not pile up as keys.
+ */
+function fold(counts: Map<Verdict, number>, into: Record<string, number>, clear = true): Record<string, number> {
+  for (const [v, n] of counts) {
+    const k = describeBy(v.by);
+    into[k] = (into[k] ?? 0) + n;
+  }
+  if (clear) counts.clear();
+  return into;
 }

@@ -1,6 +1,7 @@
 // What rules, rate limits, detectors and payload rules share: finding the entries that apply to a
-// packet's direction, family and protocol, matching its destination port, and its source as a
-// table key. All compiled once per policy, so judging a packet builds nothing.
+// packet's direction, family and protocol, matching its ports by side (this server's, the remote
+// host's) and its interface, and its source as a table key. All compiled once per policy, so
+// judging a packet builds nothing.
 import type { Direction, Protocol } from '../policy/schema.js';
 import type { PortRange } from '../policy/units.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, SRC_OFFSET, type Packet } from '../packet/types.js';
@@ -54,7 +55,7 @@ export function destinationPort(p: Packet): number {
   return l4 !== null && (l4.kind === 'tcp' || l4.kind === 'udp') ? l4.dstPort : -1;
 }
 
-/** Destination ports as compiled: absent ones match every packet, present ones only TCP/UDP to one of them. */
+/** Port ranges as compiled: absent ones match every port (-1, no port, included). */
 export class PortSet {
   readonly #bounds: Int32Array | null;
 
@@ -67,6 +68,54 @@ export class PortSet {
     if (b === null) return true;
     for (let i = 0; i < b.length; i += 2) if (port >= b[i]! && port <= b[i + 1]!) return true;
     return false;
+  }
+}
+
+/**
+ * A rule's localPorts and remotePorts: this server's port is a packet's destination inbound and
+ * its source outbound. With neither, every packet matches; with either, only TCP and UDP.
+ */
+export class PortMatch {
+  readonly #local: PortSet;
+  readonly #remote: PortSet;
+  readonly #any: boolean;
+
+  constructor(entry: { localPorts?: readonly PortRange[] | undefined; remotePorts?: readonly PortRange[] | undefined }) {
+    this.#local = new PortSet(entry.localPorts);
+    this.#remote = new PortSet(entry.remotePorts);
+    this.#any = entry.localPorts === undefined && entry.remotePorts === undefined;
+  }
+
+  matches(p: Packet, direction: Direction): boolean {
+    if (this.#any) return true;
+    const l4 = p.l4;
+    if (l4 === null || (l4.kind !== 'tcp' && l4.kind !== 'udp')) return false;
+    const inbound = direction === 'inbound';
+    return this.#local.has(inbound ? l4.dstPort : l4.srcPort) && this.#remote.has(inbound ? l4.srcPort : l4.dstPort);
+  }
+}
+
+/** Interface names for an interface index (the kernel's); the daemon reads them from the system. */
+export type InterfaceNames = (ifindex: number) => string | undefined;
+
+/** A rule's interfaces, as iptables' -i/-o takes them: a name, or a prefix ending in "+". */
+export class InterfaceMatch {
+  readonly #names: readonly string[] | null;
+
+  constructor(names: readonly string[] | undefined) {
+    this.#names = names ?? null;
+  }
+
+  matches(name: string | undefined): boolean {
+    const names = this.#names;
+    if (names === null) return true;
+    if (name === undefined) return false;
+    for (const n of names) if (n.endsWith('+') ? name.startsWith(n.slice(0, -1)) : name === n) return true;
+    return false;
+  }
+
+  get any(): boolean {
+    return this.#names === null;
   }
 }
 

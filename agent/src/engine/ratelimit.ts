@@ -4,15 +4,16 @@
 import type { Direction, Policy, RateLimit } from '../policy/schema.js';
 import type { Packet } from '../packet/types.js';
 import { formatDuration } from '../policy/units.js';
-import { destinationPort, PortSet, RuleIndex, sourceKey } from './match.js';
+import { PortMatch, RuleIndex, sourceKey } from './match.js';
 import type { SourceTracker } from './detectors.js';
 import { EMPTY, TokenBuckets } from './token-bucket.js';
 import type { Verdict } from './verdict.js';
 
 interface Limit {
+  name: string;
   direction: Direction;
   protocol: RateLimit['protocol'];
-  ports: PortSet;
+  ports: PortMatch;
   buckets: TokenBuckets;
   verdict: Verdict;
 }
@@ -21,12 +22,15 @@ export class RateLimits implements SourceTracker {
   readonly #limits: RuleIndex<Limit>;
   readonly #all: Limit[];
 
-  constructor(policy: Policy, maxSources: number) {
+  /** `previous`: the last policy's limits, whose tables a limit of the same name takes over. */
+  constructor(policy: Policy, maxSources: number, previous?: RateLimits) {
+    const before = new Map(previous ? previous.#all.map((l) => [l.name, l.buckets]) : []);
     this.#all = policy.rateLimits.map((limit) => ({
+      name: limit.name,
       direction: limit.direction,
       protocol: limit.protocol,
-      ports: new PortSet(limit.ports),
-      buckets: new TokenBuckets(limit, maxSources),
+      ports: new PortMatch(limit),
+      buckets: new TokenBuckets(limit, maxSources, before.get(limit.name)),
       verdict: {
         action: 'drop',
         by: { kind: 'ratelimit', name: limit.name },
@@ -41,9 +45,8 @@ export class RateLimits implements SourceTracker {
   check(p: Packet, direction: Direction, now: number): Verdict | null {
     const limits = this.#limits.for(direction, p.family, p.protocol);
     if (limits.length === 0) return null;
-    const port = destinationPort(p);
     for (const l of limits) {
-      if (l.ports.has(port) && l.buckets.take(sourceKey(p), now) === EMPTY) return l.verdict;
+      if (l.ports.matches(p, direction) && l.buckets.take(sourceKey(p), now) === EMPTY) return l.verdict;
     }
     return null;
   }

@@ -58,10 +58,15 @@ export class TokenBuckets {
   readonly #burst: number;
   readonly #tables: ByFamily<BucketTable>;
 
-  constructor(rate: Rate, maxKeys: number) {
+  /**
+   * `previous`: the buckets this limit had under the last policy. Their tables are taken over
+   * when they have the same size (a reload then allocates nothing and a source keeps its
+   * tokens, which the new burst caps at the next take); otherwise they are left to the collector.
+   */
+  constructor(rate: Rate, maxKeys: number, previous?: TokenBuckets) {
     this.#perMs = rate.rate / rate.per;
     this.#burst = rate.burst;
-    this.#tables = new ByFamily((family) => new BucketTable(WORDS[family], maxKeys));
+    this.#tables = previous && previous.#tables.v4.max === maxKeys ? previous.#tables : new ByFamily((family) => new BucketTable(WORDS[family], maxKeys));
   }
 
   /** Takes one token from the bucket of the address `key` holds (tables/address-key.ts). */

@@ -11,7 +11,7 @@ export type DecidedBy =
   | { readonly kind: 'detector'; readonly name: 'synFlood' | 'synFloodTotal' | 'icmpFlood' | 'oversizedIcmp' | 'portScan' }
   | { readonly kind: 'payload'; readonly name: string }
   | { readonly kind: 'malformed'; readonly name: string }
-  | { readonly kind: 'flow'; readonly name: 'established' | 'out-of-order' };
+  | { readonly kind: 'flow'; readonly name: 'established' | 'out-of-order' | 'inspected' };
 
 export interface Verdict {
   readonly action: VerdictAction;
@@ -22,6 +22,10 @@ export interface Verdict {
   readonly ban?: { readonly durationMs: number | null } | undefined;
   /** Log even when accepted (payload rules with action "log"). */
   readonly log?: boolean | undefined;
+  /** Accepted, and the kernel need not queue this flow in this direction again (payload depths reached). */
+  readonly done?: boolean | undefined;
+  /** Reject a TCP segment by killing its connection: a reset to both ends, the segment dropped. */
+  readonly kill?: boolean | undefined;
 }
 
 export function describeBy(by: DecidedBy): string {

@@ -3,18 +3,20 @@
 // exactly what apply added, so the tables are left as they were, foreign rules untouched.
 import { KernelCommandError } from '../errors.js';
 import type { CommandRunner } from './exec.js';
-import { CHAINS, HOOKS, setNames, type Family } from './names.js';
+import { HOOKS, LEGACY_FILTER_CHAINS, LEGACY_HOOKS, setNames, TABLE_CHAINS, type Family, type Table } from './names.js';
 import type { KernelPlan } from './render.js';
 
-/** A ban as the kernel holds it: the set entry and the seconds its timeout has left. */
-export interface KernelBan {
-  address: string;
+/** Where one of our jumps sits in its built-in chain: 1 is the top, 0 missing. */
+export interface HookPosition {
   family: Family;
-  secondsLeft: number;
+  table: Table;
+  builtin: string;
+  chain: string;
+  position: number;
 }
 
-const TOOLS = { 4: { tables: 'iptables', restore: 'iptables-restore' }, 6: { tables: 'ip6tables', restore: 'ip6tables-restore' } } as const;
-const FAMILIES = [4, 6] as const;
+const TOOLS = { 4: { tables: 'iptables', restore: 'iptables-restore', save: 'iptables-save' }, 6: { tables: 'ip6tables', restore: 'ip6tables-restore', save: 'ip6tables-save' } } as const;
+export const FAMILIES = [4, 6] as const;
 
 export class KernelFirewall {
   readonly #run: CommandRunner;
@@ -23,33 +25,33 @@ export class KernelFirewall {
     this.#run = runner;
   }
 
+  /**
+   * Sets, then our chains, then the jumps: at no moment is a jump without its chain. A jump that is
+   * not at the top of its chain (another firewall inserted above it since) moves back up: a new one
+   * is inserted at the top before the old one goes, so there is always one.
+   */
   async apply(plan: KernelPlan): Promise<void> {
-    // Sets first: the rules refer to them.
     await this.#run.run('ipset', ['restore'], plan.ipset);
     for (const family of FAMILIES) {
       const t = TOOLS[family];
       await this.#run.run(t.restore, ['-w', '--noflush'], family === 4 ? plan.ipv4 : plan.ipv6);
       for (const h of HOOKS) {
-        if (!(await this.#ok(t.tables, ['-w', '-C', h.builtin, '-j', h.chain]))) {
-          await this.#run.run(t.tables, ['-w', '-I', h.builtin, '1', '-j', h.chain]);
-        }
+        const at = await this.#position(family, h.table, h.builtin, h.chain);
+        if (at === 1) continue;
+        await this.#run.run(t.tables, ['-w', '-t', h.table, '-I', h.builtin, '1', '-j', h.chain]);
+        if (at > 1) await this.#run.run(t.tables, ['-w', '-t', h.table, '-D', h.builtin, String(at + 1)]);
       }
+      // The first layout judged in the filter table; once the new rules are in force it goes.
+      await this.#removeChains(family, 'filter', LEGACY_FILTER_CHAINS);
     }
   }
 
-  /** Removes every jump, chain and set of ours; what is already gone is fine. */
+  /** Removes every jump, chain and set of ours (the first layout's too); what is already gone is fine. */
   async remove(): Promise<void> {
     for (const family of FAMILIES) {
-      const t = TOOLS[family];
-      for (const h of HOOKS) {
-        while (await this.#ok(t.tables, ['-w', '-D', h.builtin, '-j', h.chain]));
+      for (const table of Object.keys(TABLE_CHAINS) as Table[]) {
+        await this.#removeChains(family, table, table === 'filter' ? [...TABLE_CHAINS.filter, ...LEGACY_FILTER_CHAINS] : TABLE_CHAINS[table]);
       }
-      // All flushed before any is deleted: a chain of ours that another still jumps to cannot go.
-      const present: string[] = [];
-      for (const chain of Object.values(CHAINS)) {
-        if (await this.#ok(t.tables, ['-w', '-F', chain])) present.push(chain);
-      }
-      for (const chain of present) await this.#run.run(t.tables, ['-w', '-X', chain]);
     }
     for (const family of FAMILIES) {
       for (const name of Object.values(setNames(family))) {
@@ -61,21 +63,42 @@ export class KernelFirewall {
   /** True when every chain of ours exists in both families. */
   async installed(): Promise<boolean> {
     for (const family of FAMILIES) {
-      for (const chain of Object.values(CHAINS)) {
-        if (!(await this.#ok(TOOLS[family].tables, ['-w', '-S', chain]))) return false;
+      for (const [table, chains] of Object.entries(TABLE_CHAINS)) {
+        for (const chain of chains) if (!(await this.#ok(TOOLS[family].tables, ['-w', '-t', table, '-S', chain]))) return false;
       }
     }
     return true;
   }
 
-  /** The entries of both ban sets (written by bans/kernel-set.ts), read back from the kernel. */
-  async banList(): Promise<KernelBan[]> {
-    const bans: KernelBan[] = [];
+  /** Where each of our jumps is, for `vpsfw status`. */
+  async hooks(): Promise<HookPosition[]> {
+    const out: HookPosition[] = [];
     for (const family of FAMILIES) {
-      const { stdout } = await this.#run.run('ipset', ['save', setNames(family).ban]);
-      bans.push(...parseBanSave(stdout, family));
+      for (const h of HOOKS) out.push({ family, table: h.table, builtin: h.builtin, chain: h.chain, position: await this.#position(family, h.table, h.builtin, h.chain) });
     }
-    return bans;
+    return out;
+  }
+
+  /** `iptables-save -c` of one family's table: the counters of every rule (kernel/counters.ts reads ours). */
+  async save(family: Family, table: Table): Promise<string> {
+    return (await this.#run.run(TOOLS[family].save, ['-c', '-t', table])).stdout;
+  }
+
+  /** Jumps deleted first, then every chain flushed, then deleted: a chain another still jumps to cannot go. */
+  async #removeChains(family: Family, table: Table, chains: readonly string[]): Promise<void> {
+    const t = TOOLS[family];
+    for (const h of [...HOOKS, ...LEGACY_HOOKS]) {
+      if (h.table !== table || !chains.includes(h.chain)) continue;
+      while (await this.#ok(t.tables, ['-w', '-t', table, '-D', h.builtin, '-j', h.chain]));
+    }
+    const present: string[] = [];
+    for (const chain of chains) if (await this.#ok(t.tables, ['-w', '-t', table, '-F', chain])) present.push(chain);
+    for (const chain of present) await this.#run.run(t.tables, ['-w', '-t', table, '-X', chain]);
+  }
+
+  async #position(family: Family, table: Table, builtin: string, chain: string): Promise<number> {
+    const { stdout } = await this.#run.run(TOOLS[family].tables, ['-w', '-t', table, '-S', builtin]);
+    return jumpPosition(stdout, builtin, chain);
   }
 
   async #ok(cmd: string, args: string[]): Promise<boolean> {
@@ -89,14 +112,9 @@ export class KernelFirewall {
   }
 }
 
-/** Reads the `add SET ADDRESS timeout N` lines of `ipset save`; the `create` line and anything else are skipped. */
-export function parseBanSave(text: string, family: Family): KernelBan[] {
-  const set = setNames(family).ban;
-  const bans: KernelBan[] = [];
-  for (const line of text.split('\n')) {
-    const [op, name, address, key, value] = line.trim().split(/\s+/);
-    if (op !== 'add' || name !== set || address === undefined) continue;
-    bans.push({ address, family, secondsLeft: key === 'timeout' ? Number(value) : 0 });
-  }
-  return bans;
+/** The 1-based position of `-j CHAIN` among the rules of `iptables -S BUILTIN`, or 0. */
+export function jumpPosition(listing: string, builtin: string, chain: string): number {
+  const rules = listing.split('\n').filter((l) => l.startsWith(`-A ${builtin} `));
+  const i = rules.findIndex((l) => l === `-A ${builtin} -j ${chain}`);
+  return i + 1;
 }

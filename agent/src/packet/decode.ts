@@ -54,30 +54,36 @@ class DecodedPacket implements Packet {
 
 const addressText = (b: Buffer, off: number, family: 4 | 6) => (family === 4 ? ipv4At(b, off) : ipv6At(b, off));
 
-export function decode(b: Buffer): DecodeResult {
+/**
+ * `headersOnly`: the buffer may stop short of the packet's end (the kernel copied only its first
+ * bytes, as NFLOG does for the detectors): lengths are still the packet's own, the payload is
+ * what was copied.
+ */
+export function decode(b: Buffer, headersOnly = false): DecodeResult {
   if (b.length === 0) return 'empty';
   const version = b[0]! >> 4;
-  if (version === 4) return decode4(b);
-  if (version === 6) return decode6(b);
+  if (version === 4) return decode4(b, headersOnly);
+  if (version === 6) return decode6(b, headersOnly);
   return 'bad-version';
 }
 
-function decode4(b: Buffer): DecodeResult {
+function decode4(b: Buffer, headersOnly: boolean): DecodeResult {
   if (b.length < 20) return 'truncated-ip-header';
   const ihl = (b[0]! & 0x0f) * 4;
   if (ihl < 20 || ihl > b.length) return 'bad-ihl';
   const total = b.readUInt16BE(2);
-  if (total < ihl || total > b.length) return 'bad-total-length';
+  if (total < ihl || (total > b.length && !headersOnly)) return 'bad-total-length';
   const frag = b.readUInt16BE(6);
   const offset = (frag & 0x1fff) * 8;
   const more = (frag & 0x2000) !== 0;
   return finish(b, 4, total, b[9]!, b[8]!, ihl, offset, more);
 }
 
-function decode6(b: Buffer): DecodeResult {
+function decode6(b: Buffer, headersOnly: boolean): DecodeResult {
   if (b.length < 40) return 'truncated-ip-header';
-  const end = 40 + b.readUInt16BE(4);
-  if (end > b.length) return 'bad-total-length';
+  const length = 40 + b.readUInt16BE(4);
+  if (length > b.length && !headersOnly) return 'bad-total-length';
+  const end = Math.min(length, b.length);
   let next = b[6]!;
   let off = 40;
   let fragOffset = 0;
@@ -97,12 +103,14 @@ function decode6(b: Buffer): DecodeResult {
       if (fragOffset > 0) break;
     }
   }
-  return finish(b, 6, end, next, b[7]!, off, fragOffset, more);
+  return finish(b, 6, length, next, b[7]!, off, fragOffset, more);
 }
 
-/** `off` is where the transport header starts; `fragOffset` is in bytes. */
-function finish(b: Buffer, family: 4 | 6, end: number, protocol: number, ttl: number, off: number, fragOffset: number, more: boolean): DecodeResult {
-  const length = end;
+/** `off` is where the transport header starts; `fragOffset` is in bytes; `length` is the packet's (IP total length). */
+function finish(b: Buffer, family: 4 | 6, length: number, protocol: number, ttl: number, off: number, fragOffset: number, more: boolean): DecodeResult {
+  // Only a copy of the headers (decode's headersOnly) ends before the packet does.
+  const copied = b.length < length;
+  let end = Math.min(length, b.length);
   const later = fragOffset > 0;
   let l4: TcpHeader | UdpHeader | IcmpHeader | null = null;
   let payloadOffset = off;
@@ -132,10 +140,10 @@ function finish(b: Buffer, family: 4 | 6, end: number, protocol: number, ttl: nu
       if (room < UDP_LEN) return short;
       const udpLength = b.readUInt16BE(off + 4);
       // A fragmented datagram's length covers fragments still to come.
-      if (udpLength < UDP_LEN || (!more && udpLength > room)) return 'bad-l4-length';
+      if (udpLength < UDP_LEN || (!more && !copied && udpLength > room)) return 'bad-l4-length';
       l4 = { kind: 'udp', srcPort: b.readUInt16BE(off), dstPort: b.readUInt16BE(off + 2), length: udpLength };
       payloadOffset = off + UDP_LEN;
-      if (!more) end = off + udpLength;
+      if (!more) end = Math.min(end, off + udpLength);
     } else if ((protocol === IPPROTO_ICMP && family === 4) || (protocol === IPPROTO_ICMPV6 && family === 6)) {
       if (room < ICMP_LEN) return short;
       l4 = { kind: family === 4 ? 'icmp' : 'icmpv6', type: b[off]!, code: b[off + 1]! };

@@ -8,14 +8,14 @@ export const defaultPolicyDocument: PolicyInput = {
   queue: { num: 0, failMode: 'open' },
   defaults: { inbound: 'drop', outbound: 'accept', malformed: 'drop' },
   rules: [
-    { name: 'ssh', action: 'accept', protocol: 'tcp', ports: [22] },
+    { name: 'ssh', action: 'accept', protocol: 'tcp', localPorts: [22] },
     // Leases are renewed with a broadcast, so the server's answer is not a tracked reply.
-    { name: 'dhcp-client', action: 'accept', protocol: 'udp', ports: [68] },
-    { name: 'dhcpv6-client', action: 'accept', protocol: 'udp', ports: [546] },
+    { name: 'dhcp-client', action: 'accept', protocol: 'udp', localPorts: [68] },
+    { name: 'dhcpv6-client', action: 'accept', protocol: 'udp', localPorts: [546] },
     { name: 'ping', action: 'accept', protocol: 'icmp' },
     { name: 'ping6', action: 'accept', protocol: 'icmpv6' },
   ],
-  rateLimits: [{ name: 'ssh-connections', protocol: 'tcp', ports: [22], rate: 10, per: '1m', burst: 20, ban: '15m' }],
+  rateLimits: [{ name: 'ssh-connections', protocol: 'tcp', localPorts: [22], rate: 10, per: '1m', burst: 20, ban: '15m' }],
   detectors: {
     synFlood: { perSource: { rate: 20, burst: 40 }, ban: '10m' },
     icmpFlood: { perSource: { rate: 10, burst: 20 }, ban: '10m' },

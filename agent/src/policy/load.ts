@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { PolicyInvalidError, VpsfwError, type PolicyIssue } from '../errors.js';
+import { MAX_LISTED_ISSUES, PolicyInvalidError, shortText, VpsfwError, type PolicyIssue } from '../errors.js';
 import { defaultPolicyDocument } from './defaults.js';
 import { deepFreeze } from './freeze.js';
 import { findJsonSyntaxError } from './json-error.js';
@@ -13,8 +13,12 @@ export interface LoadedPolicy {
   policy: Readonly<Policy>;
   /** Where it came from: a file path, or "built-in default". */
   source: string;
-  /** sha256 of the document as written, first 16 hex digits: tells which policy is running. */
+  /** sha256 of the file's bytes as written, first 16 hex digits: tells which policy is running. */
   hash: string;
+}
+
+/** A policy with the document it was parsed from (`vpsfw render --format policy` prints it). */
+export interface LoadedDocument extends LoadedPolicy {
   /** The document as written, before defaults. */
   document: unknown;
 }
@@ -28,17 +32,27 @@ const SEARCH_PLACES = [
   ...['json', 'yaml', 'yml', 'js', 'ts', 'mjs', 'cjs'].map((ext) => `vpsfw.config.${ext}`),
 ];
 
-/** Validates a document; throws PolicyInvalidError listing every issue with path and value. */
-export function parsePolicy(document: unknown, source: string): LoadedPolicy {
+/**
+ * Validates a document; throws PolicyInvalidError listing the issues with path and (shortened)
+ * value. `bytes` are the file as written, which the hash is of; a document made in code (the
+ * built-in default, tests) is hashed as its JSON.
+ */
+export function parsePolicy(document: unknown, source: string, bytes?: Buffer): LoadedDocument {
   const result = Policy.safeParse(document, { reportInput: true });
-  if (!result.success) throw new PolicyInvalidError(source, result.error.issues.map(toPolicyIssue));
-  return { policy: deepFreeze(result.data), source, hash: hashDocument(document), document };
+  if (!result.success) {
+    const issues = result.error.issues;
+    throw new PolicyInvalidError(source, issues.slice(0, MAX_LISTED_ISSUES).map(toPolicyIssue), issues.length);
+  }
+  return { policy: deepFreeze(result.data), source, hash: hashOf(bytes ?? JSON.stringify(document)), document };
 }
 
 function toPolicyIssue(issue: z.core.$ZodIssue): PolicyIssue {
   const path = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
-    return { path, message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`, value: undefined };
+    // The keys are the user's: each shortened, and a few named at most.
+    const keys = issue.keys.slice(0, MAX_KEYS_NAMED).map((k) => JSON.stringify(shortText(k)));
+    const more = issue.keys.length > MAX_KEYS_NAMED ? ` and ${issue.keys.length - MAX_KEYS_NAMED} more` : '';
+    return { path, message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${keys.join(', ')}${more}`, value: undefined };
   }
   if (issue.code === 'invalid_union') {
     // A union names no branch; the member nearest to the input tells the user most.
@@ -49,8 +63,10 @@ function toPolicyIssue(issue: z.core.$ZodIssue): PolicyIssue {
   return { path, message: issue.message, value: issue.input };
 }
 
-export function hashDocument(document: unknown): string {
-  return createHash('sha256').update(JSON.stringify(document)).digest('hex').slice(0, 16);
+const MAX_KEYS_NAMED = 5;
+
+function hashOf(bytes: string | Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }
 
 export interface LoadOptions {
@@ -60,8 +76,11 @@ export interface LoadOptions {
   searchFrom?: string | undefined;
 }
 
-export async function loadPolicy(opts: LoadOptions = {}): Promise<LoadedPolicy> {
-  if (opts.file !== undefined) return parsePolicy(await readJsonFile(opts.file), opts.file);
+export async function loadPolicy(opts: LoadOptions = {}): Promise<LoadedDocument> {
+  if (opts.file !== undefined) {
+    const bytes = await readPolicyFile(opts.file);
+    return parsePolicy(parseJson(bytes, opts.file), opts.file, bytes);
+  }
   if (opts.searchFrom !== undefined) {
     // Loaded only to search: it reads the home directory at import, and the service has none
     // (DynamicUser): `vpsfw run` never searches. Found by the systemd system test.
@@ -69,21 +88,24 @@ export async function loadPolicy(opts: LoadOptions = {}): Promise<LoadedPolicy> 
     const found = await cosmiconfig('vpsfw', { searchPlaces: SEARCH_PLACES }).search(opts.searchFrom).catch((err: Error) => {
       throw new VpsfwError('VPSFW_ERR_POLICY_UNREADABLE', `cannot read policy: ${err.message}`, { cause: err });
     });
-    if (found && !found.isEmpty) return parsePolicy(found.config, found.filepath);
+    if (found && !found.isEmpty) return parsePolicy(found.config, found.filepath, await readPolicyFile(found.filepath));
   }
   return parsePolicy(defaultPolicyDocument, BUILTIN_SOURCE);
 }
 
-async function readJsonFile(file: string): Promise<unknown> {
-  let text: string;
+async function readPolicyFile(file: string): Promise<Buffer> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file);
   } catch (err) {
     const errno = (err as NodeJS.ErrnoException).code;
     if (errno === 'ENOENT') throw new VpsfwError('VPSFW_ERR_POLICY_NOT_FOUND', `policy file ${file} does not exist`, { cause: err });
     const why = errno === 'EACCES' || errno === 'EPERM' ? 'permission denied' : errno === 'EISDIR' ? 'it is a directory' : (err as Error).message;
     throw new VpsfwError('VPSFW_ERR_POLICY_UNREADABLE', `cannot read policy file ${file}: ${why}`, { cause: err });
   }
+}
+
+function parseJson(bytes: Buffer, file: string): unknown {
+  const text = bytes.toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {

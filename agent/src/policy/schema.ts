@@ -44,6 +44,49 @@ export const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trac
 /** A ban duration, or false for "drop the packet but do not ban the source". */
 const BanFor = z.union([Duration, z.literal(false)]);
 
+const Ports = z.array(PortSpec).min(1);
+
+/** An interface name as iptables takes it: up to 15 characters, a trailing "+" matching every name with that prefix. */
+export const InterfaceName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:@-]{1,15}\+?$|^\+$/, 'expected an interface name of up to 15 letters, digits or _ . : @ -, optionally ending in "+"')
+  .meta({ description: 'A network interface: "eth0", "wg0", or a prefix such as "veth+".' });
+
+/**
+ * Whose port is whose: `localPorts` are this server's, `remotePorts` the other side's, in either
+ * direction; `ports` is the destination port, kept for older policies (inbound that is the local
+ * port, outbound the remote one) and folded into the right field when parsed.
+ */
+const portFields = {
+  localPorts: Ports.optional().describe("This server's own ports (tcp/udp only): the destination port of inbound packets, the source port of outbound ones."),
+  remotePorts: Ports.optional().describe("The other side's ports (tcp/udp only): the source port of inbound packets, the destination port of outbound ones."),
+  ports: Ports.optional().describe('Alias of the destination ports: `localPorts` for an inbound rule, `remotePorts` for an outbound one. Give one or the other, not both.'),
+};
+
+interface PortFields<P> {
+  direction: 'inbound' | 'outbound';
+  protocol: string;
+  localPorts?: P[] | undefined;
+  remotePorts?: P[] | undefined;
+  ports?: P[] | undefined;
+}
+
+/** Ports need a transport protocol, and `ports` may not repeat the field it stands for. */
+function checkPorts<P>(r: PortFields<P>, ctx: z.RefinementCtx, protocols: readonly string[] = ['tcp', 'udp']): void {
+  for (const key of ['localPorts', 'remotePorts', 'ports'] as const) {
+    if (r[key] && !protocols.includes(r.protocol)) ctx.addIssue({ code: 'custom', path: [key], message: `${key} need protocol tcp or udp, not ${r.protocol}`, input: r.protocol });
+  }
+  const alias = r.direction === 'inbound' ? 'localPorts' : 'remotePorts';
+  if (r.ports && r[alias]) ctx.addIssue({ code: 'custom', path: ['ports'], message: `ports is the alias of ${alias} for an ${r.direction} rule: give one of them`, input: r.ports });
+}
+
+/** The parsed form: `ports` folded into localPorts (inbound) or remotePorts (outbound). */
+function foldPorts<T extends PortFields<unknown>>(r: T): Omit<T, 'ports'> {
+  const { ports, ...rest } = r;
+  if (ports === undefined) return rest;
+  return r.direction === 'inbound' ? { ...rest, localPorts: ports } : { ...rest, remotePorts: ports };
+}
+
 const Rate = z.strictObject({
   rate: z.number().positive().describe('Tokens added per `per` interval.'),
   per: Duration.prefault('1s'),
@@ -58,24 +101,24 @@ export const Rule = z
     protocol: Protocol.default('any'),
     source: z.array(CidrSpec).optional().describe('Source networks; absent means any.'),
     destination: z.array(CidrSpec).optional().describe('Destination networks; absent means any.'),
-    ports: z.array(PortSpec).min(1).optional().describe('Destination ports (tcp/udp only); absent means any.'),
+    ...portFields,
+    interfaces: z.array(InterfaceName).min(1).optional().describe('Interfaces the packet comes in on (inbound) or goes out on (outbound); absent means any.'),
   })
-  .superRefine((r, ctx) => {
-    if (r.ports && !(r.protocol === 'tcp' || r.protocol === 'udp')) {
-      ctx.addIssue({ code: 'custom', path: ['ports'], message: `ports need protocol tcp or udp, not ${r.protocol}`, input: r.protocol });
-    }
-  })
-  .describe('A static rule; the first rule that matches a new connection decides it.');
+  .superRefine((r, ctx) => checkPorts(r, ctx))
+  .transform(foldPorts)
+  .describe('A static rule, decided in the kernel: the first rule that matches a new connection decides it.');
 
 export const RateLimit = z
   .strictObject({
     name: z.string().min(1).max(64),
     direction: Direction.default('inbound'),
     protocol: Protocol.default('any'),
-    ports: z.array(PortSpec).min(1).optional(),
+    ...portFields,
     ...Rate.shape,
     ban: BanFor.prefault(false).describe('Ban the source when it runs out of tokens, or only drop the excess.'),
   })
+  .superRefine((r, ctx) => checkPorts(r, ctx))
+  .transform(foldPorts)
   .describe('A per-source token bucket on new connections (and ICMP) that match it.');
 
 export const Pattern = z
@@ -98,14 +141,23 @@ export const PayloadRule = z
   .strictObject({
     name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
     protocol: z.enum(['tcp', 'udp']),
-    ports: z.array(PortSpec).min(1).max(15).describe('Server ports the rule watches (at most 15: one iptables multiport match).'),
-    direction: Direction.default('inbound'),
+    direction: Direction.default('inbound').describe('inbound: what remote hosts send to this server; outbound: what this server sends (its applications\' replies on localPorts, or its own connections to remotePorts).'),
+    ...portFields,
     pattern: Pattern,
-    action: z.enum(['drop', 'reject', 'log']),
-    ban: BanFor.prefault(false),
-    depth: z.number().int().positive().optional().describe('Inspect only the first N bytes of each flow (cheaper, but a pattern placed later passes).'),
+    action: z
+      .enum(['drop', 'reject', 'log'])
+      .describe('drop: the segment is dropped silently and so is the rest of the flow in that direction (the connection stays open; TCP retransmits into the block). reject: the connection is killed, a TCP reset to both ends (the remote peer and the local application); for UDP an ICMP port unreachable to the sender. log: accepted and logged.'),
+    ban: BanFor.prefault(false).describe('Ban the remote host (inbound rules only: outbound, the sender is this server).'),
+    depth: z.number().int().positive().optional().describe("Inspect only the first N payload bytes of the flow in the rule's direction, counted from its first payload byte; a pattern that starts within them is caught even when it crosses the limit. Then the kernel stops queueing the flow (cheaper, but a pattern placed later passes)."),
   })
-  .describe('Deep packet inspection: matched across TCP segments, per flow.');
+  .superRefine((r, ctx) => {
+    checkPorts(r, ctx);
+    if (!r.localPorts && !r.remotePorts && !r.ports) ctx.addIssue({ code: 'custom', path: ['localPorts'], message: 'a payload rule needs the ports it watches: localPorts, remotePorts or ports', input: undefined });
+    // A UDP datagram is searched on its own: there is no stream for a depth to count along.
+    if (r.depth !== undefined && r.protocol === 'udp') ctx.addIssue({ code: 'custom', path: ['depth'], message: 'depth counts along a TCP stream: not for protocol udp', input: r.depth });
+  })
+  .transform(foldPorts)
+  .describe('Deep packet inspection: matched across TCP segments, per flow and direction.');
 
 const Detector = <T extends z.core.$ZodLooseShape>(shape: T, ban = '10m') =>
   z.strictObject({ enabled: z.boolean().default(true), ...shape, ban: BanFor.prefault(ban) });
@@ -136,7 +188,7 @@ export const Bans = z.strictObject({
       memory: Duration.prefault('7d').describe('How long a source is remembered as an offender.'),
     })
     .prefault({}),
-  allowlist: z.array(CidrSpec).prefault(['127.0.0.0/8', '::1/128']).describe('Never banned, never judged: accepted in the kernel.'),
+  allowlist: z.array(CidrSpec).prefault(['127.0.0.0/8', '::1/128']).describe('Never banned and never judged by vpsfw (the host firewall still judges them); denied networks do not apply to them.'),
   maxEntries: z.number().int().min(16).max(1_000_000).default(100_000).describe('Bans held at most; at the cap the one expiring soonest makes room.'),
   stateFile: z.string().min(1).optional().describe('Where bans persist across restarts; default <state dir>/bans.json.'),
 });
@@ -148,7 +200,15 @@ export const Policy = z
       .strictObject({
         num: z.number().int().min(0).max(65535).default(0),
         failMode: FailMode.default('open').describe('open: traffic flows if the agent is gone; closed: new connections are refused.'),
-        maxLen: z.number().int().min(16).max(1_048_576).default(4096),
+        maxLen: z.number().int().min(16).max(1_048_576).default(4096).describe('Packets the kernel holds for the agent at most; beyond it the fail mode decides (docs/architecture.md, Overflow).'),
+        logGroup: z.number().int().min(0).max(65535).default(100).describe('The NFLOG group through which the kernel shows the agent samples of what the static rules refused (for the port-scan and flood detectors); one process per group.'),
+        perSource: z
+          .strictObject({
+            rate: z.number().int().positive().default(1000).describe('New packets per second one source may send to the queue.'),
+            burst: z.number().int().positive().default(2000),
+          })
+          .prefault({})
+          .describe('The kernel drops what one source sends to the queue beyond this (a hashlimit before it), so no source can fill the queue alone.'),
       })
       .prefault({}),
     defaults: z
@@ -158,7 +218,8 @@ export const Policy = z
         malformed: z.enum(['drop', 'accept']).default('drop').describe('Verdict for packets that cannot be decoded.'),
       })
       .prefault({}),
-    denyNetworks: z.array(CidrSpec).prefault([]).describe('Dropped in the kernel before any judgement.'),
+    denyNetworks: z.array(CidrSpec).prefault([]).describe('Dropped in the kernel before connection tracking (raw table), unless allowlisted.'),
+    trustedInterfaces: z.array(InterfaceName).default([]).describe('Traffic on these interfaces is never judged by vpsfw (bans and denied networks still apply); the host firewall still sees it.'),
     rules: z.array(Rule).default([]),
     rateLimits: z.array(RateLimit).default([]),
     detectors: Detectors.prefault({}),

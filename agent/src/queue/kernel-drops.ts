@@ -1,19 +1,34 @@
-// What the kernel says of a queue: /proc/net/netfilter/nfnetlink_queue, whose queue_dropped and
+// What the kernel says of a queue: its line in nfnetlink_queue, whose queue_dropped and
 // user_dropped columns count the packets that never reached us (queue full, socket overrun).
+// Read under /proc/self/net: systemd's ProcSubset=pid hides /proc/net, not the process's own view.
 import { readFileSync } from 'node:fs';
+import type { KernelQueueStats } from './types.js';
 
-export function readKernelDrops(num: number, text?: string): number {
-  let body = text;
-  if (body === undefined) {
-    try {
-      body = readFileSync('/proc/net/netfilter/nfnetlink_queue', 'utf8');
-    } catch {
-      return 0;
-    }
+export const QUEUE_TABLE = '/proc/self/net/netfilter/nfnetlink_queue';
+
+/**
+ * The queue's line of the table, or null if it has none (not bound). The kernel prints, per queue:
+ * number, peer port id, packets waiting, copy mode, copy range, queue_dropped, user_dropped,
+ * id_sequence, and a constant 1.
+ */
+export function parseQueueStats(text: string, num: number): KernelQueueStats | null {
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || Number(f[0]) !== num) continue;
+    const n = f.slice(0, 8).map(Number);
+    if (n.some((x) => !Number.isInteger(x) || x < 0)) continue;
+    return { inQueue: n[2]!, queueDropped: n[5]!, userDropped: n[6]!, idSequence: n[7]! };
   }
-  for (const line of body.split('\n')) {
-    const f = line.trim().split(/\s+/).map(Number);
-    if (f[0] === num && f.length >= 7) return (f[5] ?? 0) + (f[6] ?? 0);
+  return null;
+}
+
+/** null as well when the table cannot be read (nfnetlink_queue not loaded: nothing was ever bound). */
+export function readQueueStats(num: number, path = QUEUE_TABLE): KernelQueueStats | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
   }
-  return 0;
+  return parseQueueStats(text, num);
 }

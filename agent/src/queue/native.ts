@@ -1,10 +1,10 @@
 // PacketQueue over the project's own NFQUEUE addon (agent/native): packets arrive in batches,
 // one Buffer and one metadata array per wake-up, and verdicts go back as one typed array.
 import { VpsfwError } from '../errors.js';
-import { ESTABLISHED_MARK, MARK_MASK, REJECT_MARK } from '../kernel/names.js';
+import { DONE_MARK, ESTABLISHED_MARK, MARK_MASK, PASS_MARK, REJECT_MARK } from '../kernel/names.js';
 import { FLAG_INBOUND, META, META_WORDS, VERDICT_CODE, loadNativeBinding, type NativeBinding, type NativeQueueHandle } from './native-binding.js';
-import { readKernelDrops } from './kernel-drops.js';
-import type { PacketQueue, QueueOptions, QueueStats, QueuedPacket, QueueVerdict } from './types.js';
+import { readQueueStats } from './kernel-drops.js';
+import type { KernelQueueStats, PacketQueue, QueueOptions, QueueStats, QueuedPacket, QueueVerdict } from './types.js';
 
 /** Whole packets: the payload matcher needs every byte, and the kernel segments GSO packets first. */
 const COPY_RANGE = 0xffff;
@@ -24,6 +24,7 @@ export function judgeBatch(data: Buffer, count: number, meta: Uint32Array, verdi
       payload: data.subarray(offset, offset + meta[m + META.length]!),
       direction: (meta[m + META.flags]! & FLAG_INBOUND) !== 0 ? 'inbound' : 'outbound',
       established: (mark & MARK_MASK) === ESTABLISHED_MARK,
+      ifindex: meta[m + META.ifindex]!,
     });
     verdicts[i] = VERDICT_CODE[verdict];
   }
@@ -32,19 +33,21 @@ export function judgeBatch(data: Buffer, count: number, meta: Uint32Array, verdi
 
 export class NativeQueue implements PacketQueue {
   readonly #opts: QueueOptions;
-  readonly #load: () => NativeBinding;
+  readonly #load: () => Pick<NativeBinding, 'Queue'>;
+  readonly #readKernel: (num: number) => KernelQueueStats | null;
   #handle: NativeQueueHandle | undefined;
   #received = 0;
 
-  constructor(opts: QueueOptions, load: () => NativeBinding = loadNativeBinding) {
+  constructor(opts: QueueOptions, load: () => Pick<NativeBinding, 'Queue'> = loadNativeBinding, readKernel = readQueueStats) {
     this.#opts = opts;
     this.#load = load;
+    this.#readKernel = readKernel;
   }
 
   start(handler: (p: QueuedPacket) => QueueVerdict): void {
     if (this.#handle) throw new VpsfwError('VPSFW_ERR_QUEUE', `NFQUEUE ${this.#opts.num} is already started`);
     const { Queue } = this.#load();
-    const opts = { ...this.#opts, copyRange: COPY_RANGE, maxBatch: MAX_BATCH, rejectMark: REJECT_MARK, markMask: MARK_MASK };
+    const opts = { ...this.#opts, copyRange: COPY_RANGE, maxBatch: MAX_BATCH, markMask: MARK_MASK, passMark: PASS_MARK, rejectMark: REJECT_MARK, doneMark: DONE_MARK };
     try {
       const handle: NativeQueueHandle = new Queue(opts, (data, count) => {
         this.#received += judgeBatch(data, count, handle.meta, handle.verdicts, handler);
@@ -61,6 +64,6 @@ export class NativeQueue implements PacketQueue {
   }
 
   stats(): QueueStats {
-    return { received: this.#received, kernelDrops: readKernelDrops(this.#opts.num) };
+    return { received: this.#received, kernel: this.#readKernel(this.#opts.num) };
   }
 }

@@ -1,5 +1,6 @@
-// The small interface between the kernel queue and the daemon: packets in, one verdict each out.
-// The engine never sees it; unit tests use a fake, the daemon the NFQUEUE adapter.
+// The small interfaces between the kernel and the daemon: queued packets in, one verdict each
+// out (PacketQueue), and copies of logged packets in, no verdict (PacketLog). The engine never
+// sees them; unit tests use fakes, the daemon the addon's adapters.
 
 export interface QueuedPacket {
   /** The kernel's packet id, echoed with the verdict. */
@@ -9,10 +10,16 @@ export interface QueuedPacket {
   readonly direction: 'inbound' | 'outbound';
   /** Queued as part of an accepted flow (payload-rule traffic): the kernel set ESTABLISHED_MARK. */
   readonly established: boolean;
+  /** The interface index: the one the packet came in on (inbound), or goes out on (outbound). */
+  readonly ifindex: number;
 }
 
-/** `reject` is carried out by the kernel: NF_REPEAT with REJECT_MARK (see kernel/names.ts). */
-export type QueueVerdict = 'accept' | 'drop' | 'reject';
+/**
+ * Each is NF_DROP or NF_REPEAT with a mark (kernel/names.ts): `accept` PASS_MARK (on to the rules
+ * after ours), `reject` REJECT_MARK (the kernel answers with a reset or unreachable), `done`
+ * DONE_MARK (accept, and stop queueing this flow in this direction).
+ */
+export type QueueVerdict = 'accept' | 'drop' | 'reject' | 'done';
 
 export interface QueueOptions {
   num: number;
@@ -20,10 +27,23 @@ export interface QueueOptions {
   failOpen: boolean;
 }
 
+/** The kernel's own counters for a queue (/proc/self/net/netfilter/nfnetlink_queue). */
+export interface KernelQueueStats {
+  /** Packets waiting for a verdict now. */
+  inQueue: number;
+  /** Packets that found the queue full: dropped, or accepted unjudged when fail-open. */
+  queueDropped: number;
+  /** Packets whose message the socket could not take (its buffer full): dropped, or accepted when fail-open. */
+  userDropped: number;
+  /** The last packet id given out: how many packets the queue has taken since it was bound. */
+  idSequence: number;
+}
+
 export interface QueueStats {
+  /** Packets handed to the handler. */
   received: number;
-  /** Packets the kernel dropped or let through without us (queue full): 0 when the backend cannot tell. */
-  kernelDrops: number;
+  /** null when the kernel does not list the queue (not bound, or the table is unreadable). */
+  kernel: KernelQueueStats | null;
 }
 
 export interface PacketQueue {
@@ -31,4 +51,29 @@ export interface PacketQueue {
   start(handler: (p: QueuedPacket) => QueueVerdict): void;
   close(): void;
   stats(): QueueStats;
+}
+
+export interface LoggedPacket {
+  /** The logged copy of the IP packet, from its header on: the rule's --nflog-size may cut it short. */
+  readonly payload: Buffer;
+  readonly direction: 'inbound' | 'outbound';
+  /** As QueuedPacket's. */
+  readonly ifindex: number;
+}
+
+export interface LogOptions {
+  /** The NFLOG group (`-j NFLOG --nflog-group N`), 0..65535. */
+  group: number;
+}
+
+export interface LogStats {
+  /** Packets handed to the handler. */
+  received: number;
+}
+
+export interface PacketLog {
+  /** Starts delivering copies of logged packets; the packets themselves never wait for us. */
+  start(handler: (p: LoggedPacket) => void): void;
+  close(): void;
+  stats(): LogStats;
 }

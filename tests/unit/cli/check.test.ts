@@ -2,6 +2,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import check from '../../../agent/src/cli/check.js';
+import { writeBadPolicies } from '../../lib/bad-policies.js';
 import { captureIo } from '../../lib/io.js';
 
 t.test('a valid file', async (t) => {
@@ -23,6 +24,26 @@ t.test('an invalid file: every problem, one per line, with path and value', asyn
   t.ok(lines.includes('rules.0.source.0: expected an IPv4 or IPv6 address or CIDR (got "10.0.0.300/8")'));
   t.ok(lines.includes('bans.duration: expected a duration such as "90s", "10m", "1h", "7d" (got "5x")'));
   t.ok(lines.includes('(root): unknown key "nope"'));
+});
+
+t.test('nested 10,000 and 100,000 deep, a 20 MB value: one short line naming the field', async (t) => {
+  for (const bad of writeBadPolicies(t.testdir({}))) {
+    const io = captureIo();
+    t.equal(await check(['--policy', bad.file], io), 1, bad.name);
+    const lines = io.stderr.trim().split('\n');
+    t.match(lines, [/1 problem$/, bad.line], bad.name);
+    t.equal(lines.length, 2, bad.name);
+  }
+});
+
+t.test('more problems than are listed: the total, and how many are left out', async (t) => {
+  const dir = t.testdir({ 'p.json': JSON.stringify({ version: 1, denyNetworks: Array.from({ length: 300 }, (_, i) => `x${i}`) }) });
+  const io = captureIo();
+  t.equal(await check(['--policy', join(dir, 'p.json')], io), 1);
+  const lines = io.stderr.trim().split('\n');
+  t.match(lines[0], /: 300 problems$/);
+  t.equal(lines.at(-1), '… and 250 more');
+  t.equal(lines.length, 52);
 });
 
 t.test('no file anywhere: the built-in default is checked', async (t) => {

@@ -3,6 +3,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import render from '../../../agent/src/cli/render.js';
 import { defaultPolicyDocument } from '../../../agent/src/policy/defaults.js';
+import { writeBadPolicies } from '../../lib/bad-policies.js';
 import { captureIo } from '../../lib/io.js';
 
 const policy = { version: 1, denyNetworks: ['203.0.113.0/24', '2001:db8:bad::/48'] };
@@ -28,6 +29,15 @@ t.test('--format json is the plan; --format policy is the document', async (t) =
   t.teardown(() => process.chdir(cwd));
   await render(['--format', 'policy'], doc);
   t.same(JSON.parse(doc.stdout), defaultPolicyDocument, 'the built-in default policy, as a file to start from');
+});
+
+t.test('nested 10,000 and 100,000 deep, a 20 MB value: refused with the field and a short value', async (t) => {
+  for (const bad of writeBadPolicies(t.testdir({}))) {
+    const err = (await render(['--policy', bad.file], captureIo()).catch((e: unknown) => e)) as Error & { code?: string };
+    t.equal(err.code, 'VPSFW_ERR_POLICY_INVALID', bad.name);
+    t.match(err.message.split('\n')[1], bad.line, bad.name);
+    t.ok(err.message.length < 500, `${bad.name}: short`);
+  }
 });
 
 t.test('bad options are usage errors that name the value', async (t) => {

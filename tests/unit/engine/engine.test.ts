@@ -8,9 +8,9 @@ import type { PolicyInput } from '../../../agent/src/policy/schema.js';
 import { FakeClock, icmp, segment, tcp, udp, V4 } from '../../lib/fake-packet.js';
 
 const policy = (doc: Omit<PolicyInput, 'version'>) => parsePolicy({ version: 1, ...doc }, 'test').policy;
-const IN = { direction: 'inbound', established: false } as const;
-const EST = { direction: 'inbound', established: true } as const;
-const OUT = { direction: 'outbound', established: false } as const;
+const IN = { direction: 'inbound', established: false, ifindex: 2 } as const;
+const EST = { direction: 'inbound', established: true, ifindex: 2 } as const;
+const OUT = { direction: 'outbound', established: false, ifindex: 2 } as const;
 
 const WEB: Omit<PolicyInput, 'version'> = {
   rules: [
@@ -144,4 +144,64 @@ t.test('the policy limits bound the tables', async (t) => {
     e.judge(segment(1000, 'x', { src: `198.51.100.${i}` }), EST);
   }
   t.same(e.stats().tracked, { sources: 16, flows: 16, flowEvictions: 24 });
+});
+
+t.test('observe: what the kernel refused feeds the detectors only, and is counted apart', async (t) => {
+  const { e } = engine({ ...WEB, detectors: { synFlood: { perSource: { rate: 1, burst: 2 } }, portScan: { ports: 3 } } });
+  const seen = [1, 2, 3].map(() => e.observe(tcp({ dstPort: 9999 }), { direction: 'inbound', ifindex: 2 }));
+  t.same(seen.map((v) => v.by.name), ['inbound', 'inbound', 'synFlood'], 'a SYN flood at a closed port earns its ban');
+  t.ok(seen[2]!.ban, 'with a ban');
+  const scan = [1, 2, 3, 4].map((i) => e.observe(udp({ src: '198.51.100.9', dstPort: 7000 + i }), { direction: 'inbound', ifindex: 2 }));
+  t.equal(scan.at(-1)!.by.name, 'portScan');
+  t.same(e.stats().observedBy, { 'default:inbound': 5, 'detector:synFlood': 1, 'detector:portScan': 1 });
+  t.same(e.stats().decidedBy, {}, 'nothing judged: the kernel decided those');
+  t.same(e.stats().verdicts, { accept: 0, drop: 0, reject: 0 });
+});
+
+t.test('echo requests queued from an established ping are judged as new ones (floods are counted)', async (t) => {
+  const { e } = engine({ ...WEB, detectors: { icmpFlood: { perSource: { rate: 1, burst: 2 } } } });
+  const v = [1, 2, 3].map(() => e.judge(icmp(), EST));
+  t.same(v.map((x) => x.by.name), ['ping', 'ping', 'icmpFlood']);
+});
+
+t.test('interfaces: a rule naming interfaces matches packets on them only, prefixes with "+"', async (t) => {
+  const names = new Map([[2, 'eth0'], [3, 'wg0'], [4, 'veth12']]);
+  const e = new Engine(
+    policy({
+      rules: [
+        { name: 'wg-dns', action: 'accept', protocol: 'udp', localPorts: [53], interfaces: ['wg0', 'veth+'] },
+        { name: 'closed', action: 'drop', protocol: 'udp', localPorts: [53] },
+      ],
+      detectors: { portScan: { enabled: false } },
+    }),
+    { now: () => 0, interfaceName: (i) => names.get(i) },
+  );
+  const on = (ifindex: number) => e.judge(udp({ dstPort: 53 }), { direction: 'inbound', established: false, ifindex }).by.name;
+  t.same([on(3), on(4), on(2), on(0)], ['wg-dns', 'wg-dns', 'closed', 'closed'], 'wg0 and veth12 match; eth0 and an unknown index do not');
+});
+
+t.test('ports by side: inbound local is the destination, outbound local the source', async (t) => {
+  const { e } = engine({
+    rules: [
+      { name: 'dns-replies', action: 'accept', protocol: 'udp', remotePorts: [53] },
+      { name: 'app-out', action: 'drop', direction: 'outbound', protocol: 'tcp', localPorts: [2222] },
+    ],
+    detectors: { portScan: { enabled: false } },
+  });
+  t.equal(e.judge(udp({ srcPort: 53, dstPort: 40000 }), IN).by.name, 'dns-replies', 'inbound from remote port 53');
+  t.equal(e.judge(udp({ srcPort: 40000, dstPort: 53 }), IN).by.name, 'inbound', 'not to local port 53');
+  t.equal(e.judge(tcp({ srcPort: 2222, dstPort: 40000 }), OUT).by.name, 'app-out', 'outbound from local port 2222');
+  t.equal(e.judge(tcp({ srcPort: 40000, dstPort: 2222 }), OUT).by.name, 'outbound', 'not to a remote 2222');
+});
+
+t.test('a reload takes over the per-source tables: a flooding source gets no fresh start', async (t) => {
+  const doc = { ...WEB, detectors: { synFlood: { perSource: { rate: 1, burst: 2 } } } };
+  const { e } = engine(doc);
+  e.judge(tcp(), IN);
+  e.judge(tcp(), IN);
+  e.replacePolicy(policy(doc));
+  t.equal(e.judge(tcp(), IN).by.name, 'synFlood', 'still out of tokens after the reload');
+  e.replacePolicy(policy({ ...doc, limits: { sources: 5000 } }));
+  t.equal(e.judge(tcp(), IN).by.name, 'web', 'new table sizes start afresh');
+  t.equal(e.stats().decidedBy['rule:web'], 3, 'counts survive the reloads: two before, one after');
 });

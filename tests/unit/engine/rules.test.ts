@@ -6,7 +6,7 @@ import { parsePolicy } from '../../../agent/src/policy/load.js';
 import type { PolicyInput } from '../../../agent/src/policy/schema.js';
 import { icmp, laterFragment, tcp, udp, V6 } from '../../lib/fake-packet.js';
 
-const rules = (doc: Omit<PolicyInput, 'version'>) => new StaticRules(parsePolicy({ version: 1, ...doc }, 'test').policy);
+const rules = (doc: Omit<PolicyInput, 'version'>) => new StaticRules(parsePolicy({ version: 1, ...doc }, 'test').policy, () => undefined);
 
 t.test('first match wins; no match falls to the default of the direction', async (t) => {
   const r = rules({

@@ -1,9 +1,9 @@
 // KernelFirewall against a scripted runner: which commands apply and remove run, in which order,
-// that jumps are inserted only when missing, that remove tolerates what is already gone, and how
-// ban sets are read back. The real kernel is exercised in tests/e2e/kernel.test.ts.
+// that jumps are inserted at the top when missing or pushed down, that the first layout goes, and
+// that remove tolerates what is already gone. The real kernel is exercised in tests/e2e/kernel.test.ts.
 import t from 'tap';
 import { KernelCommandError } from '../../../agent/src/errors.js';
-import { KernelFirewall, parseBanSave } from '../../../agent/src/kernel/apply.js';
+import { KernelFirewall } from '../../../agent/src/kernel/apply.js';
 import type { CommandRunner } from '../../../agent/src/kernel/exec.js';
 import type { KernelPlan } from '../../../agent/src/kernel/render.js';
 
@@ -23,69 +23,91 @@ function scripted(fails: (line: string) => boolean = () => false, stdout: (line:
   return { runner, calls, lines: () => calls.map((c) => c.line) };
 }
 
-t.test('apply: sets, then each family restored, then missing jumps inserted at the top', async (t) => {
-  const k = scripted((l) => l.includes(' -C '));
+/** `iptables -S BUILTIN` listings where our jump sits at `at` (0: missing). */
+const listing = (at: number) => (line: string) => {
+  const m = / -t (\w+) -S (\S+)$/.exec(line);
+  if (!m) return '';
+  const jump = { PREROUTING: 'VPSFW-RAW', INPUT: m[1] === 'filter' ? 'VPSFW-REJECT' : 'VPSFW-INPUT', OUTPUT: m[1] === 'filter' ? 'VPSFW-REJECT' : 'VPSFW-OUTPUT' }[m[2]!];
+  const rules = ['-A X -j ufw-before-input', '-A X -j nixos-fw'].map((r) => r.replace('X', m[2]!));
+  if (at > 0) rules.splice(at - 1, 0, `-A ${m[2]} -j ${jump}`);
+  return [`-P ${m[2]} ACCEPT`, ...rules].join('\n');
+};
+
+const HOOK_LINES = (tool: string) => [
+  [`${tool} -w -t raw -S PREROUTING`, `${tool} -w -t raw -I PREROUTING 1 -j VPSFW-RAW`],
+  [`${tool} -w -t mangle -S INPUT`, `${tool} -w -t mangle -I INPUT 1 -j VPSFW-INPUT`],
+  [`${tool} -w -t mangle -S OUTPUT`, `${tool} -w -t mangle -I OUTPUT 1 -j VPSFW-OUTPUT`],
+  [`${tool} -w -t filter -S INPUT`, `${tool} -w -t filter -I INPUT 1 -j VPSFW-REJECT`],
+  [`${tool} -w -t filter -S OUTPUT`, `${tool} -w -t filter -I OUTPUT 1 -j VPSFW-REJECT`],
+];
+
+t.test('apply: sets, then each family restored, then missing jumps inserted at the top of raw, mangle and filter', async (t) => {
+  const k = scripted((l) => / -[FD] /.test(l), listing(0));
   await new KernelFirewall(k.runner).apply(plan);
-  t.same(k.lines(), [
-    'ipset restore',
-    'iptables-restore -w --noflush',
-    'iptables -w -C INPUT -j VPSFW-INPUT',
-    'iptables -w -I INPUT 1 -j VPSFW-INPUT',
-    'iptables -w -C OUTPUT -j VPSFW-OUTPUT',
-    'iptables -w -I OUTPUT 1 -j VPSFW-OUTPUT',
-    'ip6tables-restore -w --noflush',
-    'ip6tables -w -C INPUT -j VPSFW-INPUT',
-    'ip6tables -w -I INPUT 1 -j VPSFW-INPUT',
-    'ip6tables -w -C OUTPUT -j VPSFW-OUTPUT',
-    'ip6tables -w -I OUTPUT 1 -j VPSFW-OUTPUT',
-  ]);
+  const ours = k.lines().filter((l) => !/ -t filter -[FD] VPSFW-(INPUT|OUTPUT|ESTABLISHED)$| -t filter -D (INPUT|OUTPUT) -j VPSFW-(INPUT|OUTPUT)$/.test(l));
+  t.same(ours, ['ipset restore', 'iptables-restore -w --noflush', ...HOOK_LINES('iptables').flat(), 'ip6tables-restore -w --noflush', ...HOOK_LINES('ip6tables').flat()]);
   t.same(k.calls.filter((c) => c.input !== undefined).map((c) => c.input), ['SET SCRIPT', 'V4 DOC', 'V6 DOC'], 'documents go in on stdin');
 });
 
-t.test('apply: jumps already there are not added again', async (t) => {
-  const k = scripted();
-  await new KernelFirewall(k.runner).apply(plan);
-  t.notOk(k.lines().some((l) => l.includes(' -I ')));
+t.test('apply: jumps at the top are left; one pushed down is moved back up, never missing', async (t) => {
+  const top = scripted((l) => / -[FD] /.test(l), listing(1));
+  await new KernelFirewall(top.runner).apply(plan);
+  t.notOk(top.lines().some((l) => l.includes(' -I ')), 'already first: nothing to do');
+  const down = scripted((l) => / -F /.test(l) || / -D (INPUT|OUTPUT) -j VPSFW-(INPUT|OUTPUT)$/.test(l), listing(3));
+  await new KernelFirewall(down.runner).apply(plan);
+  const v4 = down.lines().filter((l) => l.startsWith('iptables -w -t mangle') && l.includes('INPUT'));
+  t.same(v4, ['iptables -w -t mangle -S INPUT', 'iptables -w -t mangle -I INPUT 1 -j VPSFW-INPUT', 'iptables -w -t mangle -D INPUT 4'], 'a new jump first, then the old one (now fourth) goes');
+});
+
+t.test('apply: the first layout (filter-table chains) goes once the new rules are in force', async (t) => {
+  const k = scripted((l) => l.includes(' -D ') && !l.includes('-D INPUT -j VPSFW-INPUT'), listing(1));
+  let legacyInput = 1;
+  const runner: CommandRunner = {
+    run: (cmd, args, input) => (args.join(' ') === '-w -t filter -D INPUT -j VPSFW-INPUT' && legacyInput-- <= 0 ? Promise.reject(new KernelCommandError('x', 'gone', 1)) : k.runner.run(cmd, args, input)),
+  };
+  await new KernelFirewall(runner).apply(plan);
+  const v4 = k.lines().filter((l) => l.startsWith('iptables ') && l.includes(' -t filter') && /VPSFW-(INPUT|ESTABLISHED|OUTPUT)$/.test(l));
+  t.same(v4, [
+    'iptables -w -t filter -D INPUT -j VPSFW-INPUT',
+    'iptables -w -t filter -D OUTPUT -j VPSFW-OUTPUT',
+    'iptables -w -t filter -F VPSFW-INPUT',
+    'iptables -w -t filter -F VPSFW-ESTABLISHED',
+    'iptables -w -t filter -F VPSFW-OUTPUT',
+    'iptables -w -t filter -X VPSFW-INPUT',
+    'iptables -w -t filter -X VPSFW-ESTABLISHED',
+    'iptables -w -t filter -X VPSFW-OUTPUT',
+  ]);
+  t.ok(k.lines().indexOf('iptables -w -t filter -D INPUT -j VPSFW-INPUT') > k.lines().indexOf('iptables-restore -w --noflush'), 'after the new rules');
 });
 
 t.test('apply: a failing restore stops the apply with the kernel error', async (t) => {
-  const k = scripted((l) => l.startsWith('ip6tables-restore'));
+  const k = scripted((l) => l.startsWith('ip6tables-restore') || / -[FD] /.test(l), listing(0));
   await t.rejects(new KernelFirewall(k.runner).apply(plan), { code: 'VPSFW_ERR_KERNEL_COMMAND', command: /ip6tables-restore/ });
-  t.notOk(k.lines().some((l) => l.startsWith('ip6tables -w -I')), 'no jump to a chain that was not restored');
+  t.notOk(k.lines().some((l) => l.startsWith('ip6tables -w -t') && l.includes(' -I ')), 'no jump to a chain that was not restored');
 });
 
 t.test('remove: every copy of each jump, then chains, then sets; nothing there is fine', async (t) => {
   let deletes = 0;
-  // Two copies of the v4 INPUT jump (a crashed run may leave more than one), nothing else at all.
-  const k = scripted((l) => !(l === 'iptables -w -D INPUT -j VPSFW-INPUT' && ++deletes <= 2));
+  // Two copies of the v4 mangle INPUT jump (a crashed run may leave more than one), nothing else at all.
+  const k = scripted((l) => !(l === 'iptables -w -t mangle -D INPUT -j VPSFW-INPUT' && ++deletes <= 2));
   await new KernelFirewall(k.runner).remove();
-  t.equal(k.lines().filter((l) => l === 'iptables -w -D INPUT -j VPSFW-INPUT').length, 3, 'deleted until none is left');
+  t.equal(k.lines().filter((l) => l === 'iptables -w -t mangle -D INPUT -j VPSFW-INPUT').length, 3, 'deleted until none is left');
   t.notOk(k.lines().some((l) => l.includes(' -X ')), 'chains that cannot be flushed are not there to delete');
   const destroyed = k.lines().filter((l) => l.startsWith('ipset destroy')).map((l) => l.split(' ')[2]);
-  t.same(destroyed.sort(), ['ban4', 'ban6', 'deny4', 'deny6', 'allow4', 'allow6'].flatMap((s) => [`vpsfw-${s}`, `vpsfw-${s}-new`]).sort());
+  t.same(destroyed.sort(), ['ban4', 'ban6', 'bannet4', 'bannet6', 'deny4', 'deny6', 'allow4', 'allow6'].flatMap((s) => [`vpsfw-${s}`, `vpsfw-${s}-new`]).sort());
 });
 
-t.test('remove: present chains are all flushed, then deleted, after the jumps', async (t) => {
+t.test('remove: per table, present chains are all flushed, then deleted, after the jumps', async (t) => {
   const k = scripted((l) => l.includes(' -D '));
   await new KernelFirewall(k.runner).remove();
-  const v4 = k.lines().filter((l) => l.startsWith('iptables '));
-  t.same(v4, [
-    'iptables -w -D INPUT -j VPSFW-INPUT',
-    'iptables -w -D OUTPUT -j VPSFW-OUTPUT',
-    'iptables -w -F VPSFW-INPUT',
-    'iptables -w -F VPSFW-OUTPUT',
-    'iptables -w -F VPSFW-ESTABLISHED',
-    'iptables -w -X VPSFW-INPUT',
-    'iptables -w -X VPSFW-OUTPUT',
-    'iptables -w -X VPSFW-ESTABLISHED',
-  ]);
-  t.ok(k.lines().indexOf('ip6tables -w -X VPSFW-ESTABLISHED') < k.lines().findIndex((l) => l.startsWith('ipset')), 'sets go last: rules refer to them');
-});
-
-t.test('remove: only the chains that could be flushed are deleted', async (t) => {
-  const k = scripted((l) => l.includes(' -D ') || l === 'iptables -w -F VPSFW-OUTPUT');
-  await new KernelFirewall(k.runner).remove();
-  t.same(k.lines().filter((l) => l.startsWith('iptables -w -X')), ['iptables -w -X VPSFW-INPUT', 'iptables -w -X VPSFW-ESTABLISHED']);
+  const raw = k.lines().filter((l) => l.startsWith('iptables -w -t raw'));
+  t.same(raw, ['iptables -w -t raw -D PREROUTING -j VPSFW-RAW', 'iptables -w -t raw -F VPSFW-RAW', 'iptables -w -t raw -X VPSFW-RAW']);
+  const mangle = k.lines().filter((l) => l.startsWith('iptables -w -t mangle'));
+  t.same(mangle.slice(0, 2), ['iptables -w -t mangle -D INPUT -j VPSFW-INPUT', 'iptables -w -t mangle -D OUTPUT -j VPSFW-OUTPUT']);
+  t.ok(mangle.findIndex((l) => l.includes(' -X ')) > mangle.findLastIndex((l) => l.includes(' -F ')), 'every flush before any delete');
+  const filter = k.lines().filter((l) => l.startsWith('iptables -w -t filter'));
+  t.ok(filter.includes('iptables -w -t filter -X VPSFW-REJECT') && filter.includes('iptables -w -t filter -X VPSFW-INPUT'), 'the reject chain and any first-layout chain');
+  t.ok(k.lines().findLastIndex((l) => l.startsWith('ip6tables')) < k.lines().findIndex((l) => l.startsWith('ipset')), 'sets go last: rules refer to them');
 });
 
 t.test('remove: an error that is not a failed command is not swallowed', async (t) => {
@@ -95,24 +117,14 @@ t.test('remove: an error that is not a failed command is not swallowed', async (
 
 t.test('installed: only when every chain exists in both families', async (t) => {
   t.equal(await new KernelFirewall(scripted().runner).installed(), true);
-  t.equal(await new KernelFirewall(scripted((l) => l === 'ip6tables -w -S VPSFW-OUTPUT').runner).installed(), false);
-  t.equal(await new KernelFirewall(scripted((l) => l === 'iptables -w -S VPSFW-ESTABLISHED').runner).installed(), false, 'the fast-path chain counts too');
+  t.equal(await new KernelFirewall(scripted((l) => l === 'ip6tables -w -t mangle -S VPSFW-OUTPUT').runner).installed(), false);
+  t.equal(await new KernelFirewall(scripted((l) => l === 'iptables -w -t raw -S VPSFW-RAW').runner).installed(), false, 'the raw chain counts too');
 });
 
-t.test('banList: both families read from ipset save', async (t) => {
-  const save = (l: string) =>
-    l.endsWith('vpsfw-ban4')
-      ? 'create vpsfw-ban4 hash:ip family inet hashsize 1024 maxelem 1048576 timeout 3600 bucketsize 12 initval 0x1\nadd vpsfw-ban4 192.0.2.2 timeout 3590\nadd vpsfw-ban4 192.0.2.9 timeout 0\n'
-      : 'create vpsfw-ban6 hash:ip family inet6 timeout 3600\nadd vpsfw-ban6 2001:db8:1::2 timeout 12\n';
-  const k = scripted(undefined, save);
-  t.same(await new KernelFirewall(k.runner).banList(), [
-    { address: '192.0.2.2', family: 4, secondsLeft: 3590 },
-    { address: '192.0.2.9', family: 4, secondsLeft: 0 },
-    { address: '2001:db8:1::2', family: 6, secondsLeft: 12 },
-  ]);
-  t.same(k.lines(), ['ipset save vpsfw-ban4', 'ipset save vpsfw-ban6']);
-});
-
-t.test('parseBanSave skips other sets and junk', async (t) => {
-  t.same(parseBanSave('add foreign 192.0.2.1\n\nadd vpsfw-ban4\ngarbage\nadd vpsfw-ban4 192.0.2.3 timeout 5\n', 4), [{ address: '192.0.2.3', family: 4, secondsLeft: 5 }]);
+t.test('hooks: where each jump is, both families', async (t) => {
+  const hooks = await new KernelFirewall(scripted(undefined, listing(2)).runner).hooks();
+  t.equal(hooks.length, 10);
+  t.ok(hooks.every((h) => h.position === 2));
+  t.same(hooks[0], { family: 4, table: 'raw', builtin: 'PREROUTING', chain: 'VPSFW-RAW', position: 2 });
+  t.ok((await new KernelFirewall(scripted(undefined, listing(0)).runner).hooks()).every((h) => h.position === 0), 'missing: 0');
 });

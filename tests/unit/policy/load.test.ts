@@ -1,9 +1,13 @@
 // The loading order: --policy FILE, else cosmiconfig's `vpsfw` search, else the built-in default;
-// and the errors a missing or broken file gives.
+// the errors a missing or broken file gives, and a deep or huge one (the field and a short value,
+// never a crash); the hash is of the file's bytes.
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatIssue, PolicyInvalidError } from '../../../agent/src/errors.js';
 import { BUILTIN_SOURCE, loadPolicy } from '../../../agent/src/policy/load.js';
+import { writeBadPolicies } from '../../lib/bad-policies.js';
 
 const doc = { version: 1, queue: { num: 7 } };
 
@@ -51,4 +55,23 @@ t.test('the same document always has the same hash; another has another', async 
   const [a1, a2, b] = await Promise.all([loadPolicy({ file: join(dir, 'a.json') }), loadPolicy({ file: join(dir, 'a.json') }), loadPolicy({ file: join(dir, 'b.json') })]);
   t.equal(a1.hash, a2.hash);
   t.not(a1.hash, b.hash);
+});
+
+t.test('the hash is of the file as written: its bytes, not the document', async (t) => {
+  const dir = t.testdir({ 'a.json': JSON.stringify(doc), 'spaced.json': JSON.stringify(doc, null, 2), 'vpsfw.config.json': JSON.stringify(doc, null, 1) });
+  const sha = (file: string) => createHash('sha256').update(readFileSync(join(dir, file))).digest('hex').slice(0, 16);
+  t.equal((await loadPolicy({ file: join(dir, 'a.json') })).hash, sha('a.json'));
+  t.equal((await loadPolicy({ file: join(dir, 'spaced.json') })).hash, sha('spaced.json'), 'the same document written otherwise is another file');
+  t.equal((await loadPolicy({ searchFrom: dir })).hash, sha('vpsfw.config.json'), 'a file cosmiconfig found too');
+});
+
+t.test('nested 10,000 and 100,000 deep, a 20 MB value: the field and a short value, never a crash', async (t) => {
+  for (const bad of writeBadPolicies(t.testdir({}))) {
+    const err = await loadPolicy({ file: bad.file }).catch((e: unknown) => e);
+    t.type(err, PolicyInvalidError, bad.name);
+    const issues = (err as PolicyInvalidError).issues;
+    t.equal(issues.length, 1, bad.name);
+    t.match(formatIssue(issues[0]!), bad.line, bad.name);
+    t.ok((err as Error).message.length < 500, `${bad.name}: the message is short (${(err as Error).message.length})`);
+  }
 });

@@ -20,14 +20,15 @@ const rule = (extra: object) => ({ version: 1, rules: [{ name: 'r', action: 'acc
 t.test('the built-in default policy is valid and what a fresh VPS needs', async (t) => {
   const { policy } = parsePolicy(defaultPolicyDocument, 'default');
   t.equal(policy.defaults.inbound, 'drop');
-  t.ok(policy.rules.find((r) => r.protocol === 'tcp' && r.ports?.some((p) => p.from <= 22 && p.to >= 22) && r.action === 'accept'), 'ssh allowed');
+  t.ok(policy.rules.find((r) => r.protocol === 'tcp' && r.localPorts?.some((p) => p.from <= 22 && p.to >= 22) && r.action === 'accept'), 'ssh allowed');
   t.ok(policy.detectors.synFlood.enabled && policy.detectors.portScan.enabled && policy.detectors.icmpFlood.enabled);
   t.equal(policy.queue.failMode, 'open');
 });
 
 t.test('a minimal document gets every default', async (t) => {
   const { policy } = parsePolicy({ version: 1 }, 'test');
-  t.same(policy.queue, { num: 0, failMode: 'open', maxLen: 4096 });
+  t.same(policy.queue, { num: 0, failMode: 'open', maxLen: 4096, logGroup: 100, perSource: { rate: 1000, burst: 2000 } });
+  t.same(policy.trustedInterfaces, []);
   t.equal(policy.bans.duration, 3_600_000);
   t.same(policy.bans.allowlist.map((c) => `${c.address}/${c.prefix}`), ['127.0.0.0/8', '::1/128']);
   t.equal(policy.detectors.portScan.ban, 3_600_000);
@@ -55,6 +56,16 @@ const bad: Array<[string, unknown, string, unknown]> = [
   ['reversed range', rule({ protocol: 'udp', ports: ['90-80'] }), 'rules.0.ports.0', '90-80'],
   ['port text', rule({ protocol: 'tcp', ports: ['ssh'] }), 'rules.0.ports.0', 'ssh'],
   ['ports without tcp/udp', rule({ protocol: 'icmp', ports: [22] }), 'rules.0.ports', 'icmp'],
+  ['localPorts without tcp/udp', rule({ protocol: 'any', localPorts: [22] }), 'rules.0.localPorts', 'any'],
+  ['remotePorts without tcp/udp', rule({ protocol: 'icmpv6', remotePorts: [22] }), 'rules.0.remotePorts', 'icmpv6'],
+  ['ports beside the field it stands for (inbound)', rule({ protocol: 'tcp', ports: [22], localPorts: [23] }), 'rules.0.ports', [{ from: 22, to: 22 }]],
+  ['ports beside the field it stands for (outbound)', rule({ protocol: 'tcp', direction: 'outbound', ports: [22], remotePorts: [23] }), 'rules.0.ports', [{ from: 22, to: 22 }]],
+  ['bad interface name', rule({ interfaces: ['eth 0'] }), 'rules.0.interfaces.0', 'eth 0'],
+  ['interface name too long', { version: 1, trustedInterfaces: ['a-very-long-interface'] }, 'trustedInterfaces.0', 'a-very-long-interface'],
+  ['payload rule without ports', { version: 1, payloadRules: [{ name: 'p', protocol: 'tcp', pattern: { text: 'x' }, action: 'drop' }] }, 'payloadRules.0.localPorts', undefined],
+  ['depth on udp', { version: 1, payloadRules: [{ name: 'p', protocol: 'udp', localPorts: [53], pattern: { text: 'x' }, action: 'drop', depth: 10 }] }, 'payloadRules.0.depth', 10],
+  ['queue per-source rate', { version: 1, queue: { perSource: { rate: 0 } } }, 'queue.perSource.rate', 0],
+  ['NFLOG group', { version: 1, queue: { logGroup: 70000 } }, 'queue.logGroup', 70000],
   ['wrong type', rule({ protocol: 6 }), 'rules.0.protocol', 6],
   ['bad direction', rule({ direction: 'both' }), 'rules.0.direction', 'both'],
   ['bad rule name', rule({ name: 'has space' }), 'rules.0.name', 'has space'],
@@ -111,7 +122,8 @@ t.test('good values parse to what the engine uses', async (t) => {
     'test',
   );
   const r = policy.rules[0]!;
-  t.same(r.ports, [{ from: 80, to: 80 }, { from: 8000, to: 8100 }]);
+  t.same(r.localPorts, [{ from: 80, to: 80 }, { from: 8000, to: 8100 }], 'ports on an inbound rule is localPorts');
+  t.notOk('ports' in r, 'the alias is folded away');
   t.same(r.source, [{ family: 4, address: '192.0.2.0', prefix: 24 }, { family: 6, address: '2001:db8::', prefix: 32 }, { family: 4, address: '198.51.100.7', prefix: 32 }]);
   t.equal(r.direction, 'inbound');
   t.equal(policy.rateLimits[0]!.per, 60_000);
@@ -119,4 +131,26 @@ t.test('good values parse to what the engine uses', async (t) => {
   t.equal(policy.payloadRules[2]!.ban, 3_600_000);
   t.equal(policy.payloadRules[0]!.ban, false);
   t.same(policy.bans.escalation, { factor: 3, max: 259_200_000, memory: 604_800_000 });
+});
+
+t.test('ports say whose port they are: ports is the destination, folded into the field it stands for', async (t) => {
+  const { policy } = parsePolicy(
+    {
+      version: 1,
+      rules: [
+        { name: 'in', action: 'accept', protocol: 'tcp', ports: [22] },
+        { name: 'out', action: 'drop', direction: 'outbound', protocol: 'tcp', ports: [25] },
+        { name: 'both', action: 'accept', protocol: 'udp', localPorts: [53], remotePorts: ['1024-65535'], interfaces: ['eth0', 'veth+'] },
+      ],
+      rateLimits: [{ name: 'l', direction: 'outbound', protocol: 'tcp', ports: [443], rate: 1, burst: 1 }],
+      payloadRules: [{ name: 'leak', direction: 'outbound', protocol: 'tcp', localPorts: [2222], pattern: { text: 'SECRET' }, action: 'reject', depth: 300 }],
+    },
+    'test',
+  );
+  const [inbound, outbound, both] = policy.rules;
+  t.same([inbound!.localPorts, inbound!.remotePorts], [[{ from: 22, to: 22 }], undefined]);
+  t.same([outbound!.localPorts, outbound!.remotePorts], [undefined, [{ from: 25, to: 25 }]]);
+  t.same([both!.localPorts, both!.remotePorts, both!.interfaces], [[{ from: 53, to: 53 }], [{ from: 1024, to: 65535 }], ['eth0', 'veth+']]);
+  t.same(policy.rateLimits[0]!.remotePorts, [{ from: 443, to: 443 }]);
+  t.same([policy.payloadRules[0]!.localPorts, policy.payloadRules[0]!.depth], [[{ from: 2222, to: 2222 }], 300]);
 });

@@ -15,12 +15,17 @@ export const REGEX_WINDOW = 1024;
 /** Shorter stretches are searched in JavaScript: a native call costs more than the search. */
 const NATIVE_SEARCH_FROM = 256;
 
+/** What `find` answers when the pattern is not there. */
+export const NOT_FOUND = Number.POSITIVE_INFINITY;
+
 export interface CompiledPattern {
   /**
-   * Does the pattern occur in the tail followed by the data? The tail is the end of what came
-   * before on the same stream (already searched); only its last `carry` bytes are looked at.
+   * Where the leftmost occurrence of the pattern in the tail followed by the data starts,
+   * counted from the data's first byte (negative: it starts in the tail), or NOT_FOUND. The tail
+   * is the end of what came before on the same stream (already searched); only its last `carry`
+   * bytes are looked at. Leftmost, so a rule's depth can be applied exactly.
    */
-  test(tail: Uint8Array, tailStart: number, tailLength: number, data: Buffer, dataStart: number, dataLength: number): boolean;
+  find(tail: Uint8Array, tailStart: number, tailLength: number, data: Buffer, dataStart: number, dataLength: number): number;
   /** Bytes of earlier segments to keep so a match split across segments is still found. */
   readonly carry: number;
 }
@@ -35,10 +40,11 @@ const latin1 = (b: Uint8Array, start: number, length: number) => Buffer.from(b.b
 function regexPattern(re: RegExp): CompiledPattern {
   return {
     carry: REGEX_WINDOW,
-    test(tail, tailStart, tailLength, data, dataStart, dataLength) {
+    find(tail, tailStart, tailLength, data, dataStart, dataLength) {
       const t = Math.min(tailLength, REGEX_WINDOW);
       const text = latin1(data, dataStart, dataLength);
-      return re.test(t > 0 ? latin1(tail, tailStart + tailLength - t, t) + text : text);
+      const m = re.exec(t > 0 ? latin1(tail, tailStart + tailLength - t, t) + text : text);
+      return m === null ? NOT_FOUND : m.index - t;
     },
   };
 }
@@ -66,15 +72,19 @@ function needlePattern(needle: Buffer): CompiledPattern {
   const seam = Buffer.allocUnsafeSlow(2 * carry);
   return {
     carry,
-    test(tail, tailStart, tailLength, data, dataStart, dataLength) {
-      if (indexWithin(data, dataStart, dataStart + dataLength, needle) >= 0) return true;
-      if (carry === 0 || tailLength === 0) return false;
-      const t = Math.min(tailLength, carry);
-      const d = Math.min(dataLength, carry);
-      const from = tailStart + tailLength - t;
-      for (let i = 0; i < t; i++) seam[i] = tail[from + i]!;
-      data.copy(seam, t, dataStart, dataStart + d);
-      return indexWithin(seam, 0, t + d, needle) >= 0;
+    find(tail, tailStart, tailLength, data, dataStart, dataLength) {
+      // The seam first: a match there starts before any match wholly in the data.
+      if (carry > 0 && tailLength > 0) {
+        const t = Math.min(tailLength, carry);
+        const d = Math.min(dataLength, carry);
+        const from = tailStart + tailLength - t;
+        for (let i = 0; i < t; i++) seam[i] = tail[from + i]!;
+        data.copy(seam, t, dataStart, dataStart + d);
+        const i = indexWithin(seam, 0, t + d, needle);
+        if (i >= 0) return i - t;
+      }
+      const i = indexWithin(data, dataStart, dataStart + dataLength, needle);
+      return i < 0 ? NOT_FOUND : i - dataStart;
     },
   };
 }

@@ -175,10 +175,49 @@ t.test('direction: a rule sees its direction only; outbound rules watch the dest
   t.same(v && [v.action, v.by.name, v.ban], ['drop', 'leak', undefined]);
 });
 
-t.test('depth: a rule looks at the first N bytes of a flow only', async (t) => {
-  const m = matcher([{ name: 'early', protocol: 'tcp', ports: [80], pattern: { text: 'BAD' }, action: 'drop', depth: 10 }]);
-  t.same(stream(m, [[1000, '12345678'], [1008, 'BAD']]), [null, 'early'], 'starts within the depth');
-  t.same(stream(matcher([{ name: 'early', protocol: 'tcp', ports: [80], pattern: { text: 'BAD' }, action: 'drop', depth: 10 }]), [[1000, '1234567890'], [1010, 'BAD']]), [null, null], 'after it');
+t.test('depth counts payload bytes from the first: a match counts when it starts within them, even across the limit', async (t) => {
+  const early = (depth: number): Rules => [{ name: 'early', protocol: 'tcp', localPorts: [80], pattern: { text: 'BAD' }, action: 'drop', depth }];
+  t.same(stream(matcher(early(10)), [[1000, '12345678'], [1008, 'BAD']]), [null, 'early'], 'starts at byte 8 of 10, ends past it');
+  t.same(stream(matcher(early(10)), [[1000, '123456789BAD']]), ['early'], 'byte 9, in one segment');
+  t.same(stream(matcher(early(10)), [[1000, '1234567890BAD']]), ['inspected'], 'byte 10, in the same segment: past the depth, and the flow is done');
+  t.same(stream(matcher(early(10)), [[1000, '1234567890'], [1010, 'BAD']]), [null, 'inspected'], 'byte 10 in a later segment: not caught (and not done after 10 bytes: a match could still have started at 8 or 9)');
+  // The issue's cases: depth 16 and 300, patterns at payload bytes 0, 200 and 290 (crossing 300).
+  const at = (offset: number) => 'x'.repeat(offset) + 'BAD' + 'y'.repeat(20);
+  t.same(stream(matcher(early(16)), [[1000, at(0)]]), ['early'], 'depth 16, at 0');
+  t.same(stream(matcher(early(16)), [[1000, at(200)]]), ['inspected'], 'depth 16, at 200: passes');
+  t.same(stream(matcher(early(300)), [[1000, at(200)]]), ['early'], 'depth 300, at 200');
+  t.same(stream(matcher(early(300)), [[1000, at(0).slice(0, 290) + 'x'.repeat(0)], [1290, 'BAD']]).at(-1), 'early', 'depth 300, at 290 in a later segment');
+  t.same(stream(matcher(early(300)), [[1000, 'x'.repeat(298) + 'BA'], [1300, 'D!']]), [null, 'early'], 'depth 300, starting at 298 and crossing the limit and a segment boundary');
+  t.same(stream(matcher(early(300)), [[1000, 'x'.repeat(300)], [1300, 'BAD']]), [null, 'inspected'], 'depth 300, at 300: passes');
+});
+
+t.test('a flow is done only when every rule watching it is past its depth', async (t) => {
+  const rules: Rules = [
+    { name: 'short', protocol: 'tcp', localPorts: [80], pattern: { text: 'A' }, action: 'drop', depth: 4 },
+    { name: 'long', protocol: 'tcp', localPorts: [80], pattern: { text: 'B' }, action: 'drop', depth: 8 },
+  ];
+  t.same(stream(matcher(rules), [[1000, 'xxxx'], [1004, 'xxxx']]), [null, 'inspected'], 'after 8 bytes no 1-byte pattern can start within its depth');
+  t.same(stream(matcher([...rules, { name: 'whole', protocol: 'tcp', localPorts: [80], pattern: { text: 'C' }, action: 'drop' }]), [[1000, 'x'.repeat(50)]]), [null], 'a rule without depth watches the whole flow');
+  const done = matcher(rules).check(segment(1000, 'x'.repeat(9)), 'inbound', true, 0);
+  t.same(done && [done.action, done.done], ['accept', true], 'done is an accept the kernel can act on');
+});
+
+t.test('ports by side: an outbound rule on localPorts sees what the application on that port sends', async (t) => {
+  const leak: Rules = [{ name: 'leak', direction: 'outbound', protocol: 'tcp', localPorts: [2222], pattern: { text: 'SECRET-LEAK' }, action: 'reject' }];
+  const m = matcher(leak);
+  // The application's reply: from port 2222 to the client's port.
+  const reply = (seq: number, data: string) => segment(seq, data, { srcPort: 2222, dstPort: 40000 });
+  m.check(tcp({ seq: 999, srcPort: 2222, dstPort: 40000, flags: TCP_SYN | TCP_ACK }), 'outbound', false, 0);
+  t.equal(m.check(reply(1000, 'hello benign\n'), 'outbound', true, 0), null);
+  const v = m.check(reply(1013, 'SECRET-LEAK token=42\n'), 'outbound', true, 0);
+  t.same(v && [v.action, v.by.name, v.kill], ['reject', 'leak', true], 'a TCP reject kills the connection');
+  t.equal(m.check(segment(1, 'SECRET-LEAK', { srcPort: 40000, dstPort: 2222 }), 'outbound', true, 0), null, 'a connection this server opened to a remote 2222 is not this rule\'s');
+  t.equal(m.check(reply(1, 'SECRET-LEAK'), 'inbound', true, 0), null, 'nor inbound traffic');
+  const remote = matcher([{ name: 'to-2222', direction: 'outbound', protocol: 'tcp', remotePorts: [2222], pattern: { text: 'X' }, action: 'drop' }]);
+  t.equal(remote.check(segment(1, 'X', { srcPort: 40000, dstPort: 2222 }), 'outbound', true, 0)?.by.name, 'to-2222', 'remotePorts: connections to a remote 2222');
+  const alias = matcher([{ name: 'alias', direction: 'outbound', protocol: 'tcp', ports: [2222], pattern: { text: 'X' }, action: 'drop' }]);
+  t.equal(alias.check(segment(1, 'X', { srcPort: 40000, dstPort: 2222 }), 'outbound', true, 0)?.by.name, 'alias', 'ports is the destination: outbound, the remote port');
+  t.same(matcher([{ name: 'd', protocol: 'tcp', localPorts: [80], pattern: { text: 'X' }, action: 'drop' }]).check(segment(1, 'X'), 'inbound', true, 0)?.kill, undefined, 'drop never kills');
 });
 
 t.test('log rules accept and log once; a drop rule wins over a log rule', async (t) => {

@@ -1,7 +1,7 @@
 // Compiled payload patterns: text as UTF-8 bytes, hex bytes, regexes over latin1; the seam between
 // the previous window and new data is searched; each pattern says how much it must carry.
 import t from 'tap';
-import { compilePattern, indexWithin, REGEX_WINDOW, type CompiledPattern } from '../../../../agent/src/engine/dpi/pattern.js';
+import { compilePattern, indexWithin, NOT_FOUND, REGEX_WINDOW, type CompiledPattern } from '../../../../agent/src/engine/dpi/pattern.js';
 
 const EMPTY = Buffer.alloc(0);
 const b = (s: string) => Buffer.from(s, 'latin1');
@@ -10,7 +10,7 @@ function test(p: CompiledPattern, tail: Buffer, data: Buffer): boolean {
   const pad = b('d/etc/passwd/etc/pas');
   const tb = Buffer.concat([pad, tail, pad]);
   const db = Buffer.concat([pad, data, pad]);
-  return p.test(tb, pad.length, tail.length, db, pad.length, data.length);
+  return p.find(tb, pad.length, tail.length, db, pad.length, data.length) !== NOT_FOUND;
 }
 
 t.test('text: the UTF-8 bytes of the text, anywhere in the data', async (t) => {

@@ -1,0 +1,13 @@
+// The classes the addon exports, one file each: Queue (queue.cc, NFQUEUE), Log (log.cc, NFLOG),
+// RawSender (raw_sender.cc, raw IP sockets).
+#pragma once
+
+#include <napi.h>
+
+namespace vpsfw {
+
+Napi::Function QueueClass(Napi::Env env);
+Napi::Function LogClass(Napi::Env env);
+Napi::Function RawSenderClass(Napi::Env env);
+
+}  // namespace vpsfw
