@@ -29,12 +29,11 @@ export interface ExecOpts {
 
 export interface ChrootOpts extends ExecOpts {
   /**
-   * A network namespace of its own with loopback alone (no host network), in which the chroot's
-   * net.* sysctls are writable (they are that namespace's): for programs that make namespaces and
-   * set their sysctls, as the demo and the tests do. Without it the chroot has the host's network
-   * and every sysctl is read-only.
+   * /proc/sys/net writable (every other sysctl stays read-only): for programs that make network
+   * namespaces and set their net.* sysctls, as the demo and the tests do. The chroot has the host's
+   * network, so this is as open as running them on the host itself, and no more.
    */
-  isolated?: boolean;
+  netSysctls?: boolean;
 }
 
 export interface Client {
@@ -72,7 +71,7 @@ export interface Workspace {
   /** Copies host paths into the root (`dest` is a path inside it). */
   copyIn(sources: string[], dest: string): Promise<void>;
   writeFile(path: string, content: string): Promise<void>;
-  /** Runs a command in a plain chroot (fresh /proc, /dev, /sys; host network unless isolated), in its own PID namespace. */
+  /** Runs a command in a plain chroot (fresh /proc, /dev, /sys; host network), in its own PID namespace. */
   chroot(cmd: string, args: string[], opts?: ChrootOpts): Promise<Result>;
   /** Boots systemd in the root; the workspace is then the container's (call destroy() on the container). */
   boot(opts?: { bootTimeoutMs?: number }): Promise<Container>;
@@ -92,8 +91,8 @@ const OVERLAY = `mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=$RUN/uppe
 const API_MOUNTS = `
 mount -t proc proc "$R/proc"
 mount --bind "$R/proc/sys" "$R/proc/sys"
-# Only in a network namespace of our own (ISOLATED): its net.* sysctls, mounted before /proc/sys goes read-only.
-if [ -n "\${ISOLATED:-}" ]; then mount --bind "$R/proc/sys/net" "$R/proc/sys/net"; fi
+# net.* writable when asked (NET_SYSCTLS), mounted before /proc/sys goes read-only.
+if [ -n "\${NET_SYSCTLS:-}" ]; then mount --bind "$R/proc/sys/net" "$R/proc/sys/net"; fi
 mount -o remount,bind,ro "$R/proc/sys"
 if [ -e "$R/proc/sysrq-trigger" ]; then
   mount --bind "$R/proc/sysrq-trigger" "$R/proc/sysrq-trigger"; mount -o remount,bind,ro "$R/proc/sysrq-trigger"
@@ -122,7 +121,6 @@ const CHROOT = `set -e
 ${OVERLAY}
 ${API_MOUNTS}
 mount -t tmpfs -o mode=755,nosuid,nodev tmpfs "$R/run"
-if [ -n "\${ISOLATED:-}" ]; then ip link set lo up; fi
 exec chroot "$R" /usr/bin/env -i ${PATH} HOME=/root LANG=C.UTF-8 "$@"
 `;
 
@@ -270,10 +268,10 @@ export function workspace(lower: string): Workspace {
     copyIn: async (sources, dest) => void check(`copy ${sources.join(' ')} to ${dest}`, await inMountNs(COPY, [dest, ...sources], { timeoutMs: 300_000 })),
     writeFile: async (path, content) => void check(`write ${path}`, await inMountNs(WRITE, [path], { input: content })),
     chroot: (cmd, args, opts = {}) =>
-      status('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', ...(opts.isolated ? ['--net'] : []), '--', 'bash', '-c', CHROOT, 'bash', cmd, ...args], {
+      status('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--', 'bash', '-c', CHROOT, 'bash', cmd, ...args], {
         timeoutMs: opts.timeoutMs ?? 600_000,
         input: opts.input,
-        env: opts.isolated ? { ...env, ISOLATED: '1' } : env,
+        env: opts.netSysctls ? { ...env, NET_SYSCTLS: '1' } : env,
       }),
     boot: async (opts = {}) => {
       const started = Date.now();
