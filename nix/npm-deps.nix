@@ -1,15 +1,23 @@
 # Every package of package-lock.json as the registry's own tarball, checked against the lock's
 # integrity (nix/npm-deps.mjs). A fixed-output derivation, so it may use the network: npm reaches its
-# default registry, as nixpkgs' pnpm fetcher runs pnpm. The hash lives in npm-deps.hash;
-# tests/nix/npm-deps-hash.test.ts recomputes it and fails when package-lock.json moved without it.
+# default registry, as nixpkgs' pnpm fetcher runs pnpm. Its hash and the lock it is for are pinned
+# in npm-deps.json (npm-deps-pin.nix): `npm run nix:pin-deps` writes it, and
+# tests/nix/npm-deps.test.ts fails when package-lock.json moved without it.
 {
   lib,
   stdenvNoCC,
   nodejs,
   cacert,
 }:
+let
+  pin = import ./npm-deps-pin.nix {
+    inherit lib;
+    lock = ../package-lock.json;
+    pinFile = ./npm-deps.json;
+  };
+in
 stdenvNoCC.mkDerivation {
-  name = "vpsfw-npm-deps";
+  inherit (pin) name;
   nativeBuildInputs = [ nodejs ];
   dontUnpack = true;
   buildPhase = ''
@@ -23,5 +31,5 @@ stdenvNoCC.mkDerivation {
   dontFixup = true;
   impureEnvVars = lib.fetchers.proxyImpureEnvVars;
   outputHashMode = "recursive";
-  outputHash = lib.fileContents ./npm-deps.hash;
+  outputHash = pin.hash;
 }

@@ -1,14 +1,39 @@
 # services.vpsfw options: the few typed ones users set most, and RFC 42 `settings` for the rest of
-# the policy (docs/policy.md). Needs nixpkgs' lib only, so it is evaluated by tests here too.
-{ lib, ... }:
+# the policy (docs/policy.md). Needs nixpkgs' lib (and `pkgs` only for the package's default), so
+# it is evaluated by tests here too. A feature adds its options as a block of their own (`http`,
+# …), and the policy keys they make in policy.nix.
+{
+  lib,
+  config,
+  pkgs,
+  ...
+}:
 let
   inherit (lib) mkOption mkEnableOption types;
+  host = import ./host.nix { inherit lib config pkgs; };
   json = import ./json-type.nix { inherit lib; };
   duration = types.strMatching "[0-9]+(ms|s|m|h|d|w)" // {
     description = "duration such as \"10m\", \"1h\", \"7d\"";
   };
   banFor = types.either duration (types.enum [ false ]);
-  port = types.either types.port (types.strMatching "[0-9]+-[0-9]+");
+  # A port, a range as nixpkgs' firewall writes it, or (kept from earlier releases) "from-to".
+  portRange = types.submodule {
+    options = {
+      from = mkOption {
+        type = types.port;
+        description = "First port of the range.";
+      };
+      to = mkOption {
+        type = types.port;
+        description = "Last port of the range (inclusive).";
+      };
+    };
+  };
+  port = types.oneOf [
+    types.port
+    portRange
+    (types.strMatching "[0-9]+-[0-9]+")
+  ];
   rate = types.submodule {
     options = {
       rate = mkOption {
@@ -64,6 +89,8 @@ in
 
     package = mkOption {
       type = types.package;
+      default = pkgs.callPackage ./package.nix { inherit (host) iptables; };
+      defaultText = lib.literalMD "vpsfw built from this flake's `nix/package.nix` with the system's nixpkgs and the iptables package of `networking.firewall` (`pkgs.iptables`, or `pkgs.iptables-legacy` when the firewall uses it)";
       description = "The vpsfw package (the agent and its CLI).";
     };
 
@@ -72,19 +99,85 @@ in
         options = {
           tcp = mkOption {
             type = types.listOf port;
-            default = [ 22 ];
-            example = [ 22 80 443 "8000-8100" ];
-            description = "TCP ports open to new inbound connections from anywhere (a rule named `open-tcp`).";
+            default = [ ];
+            example = lib.literalExpression ''[ 80 443 { from = 8000; to = 8100; } ]'';
+            description = "TCP ports open to new inbound connections from anywhere, in vpsfw (rule `open-tcp`) and in `networking.firewall`, as a module's `openFirewall` does. Ranges as `{ from, to }`; the string form `\"8000-8100\"` is still accepted.";
           };
           udp = mkOption {
             type = types.listOf port;
             default = [ ];
-            description = "UDP ports open to anyone (a rule named `open-udp`).";
+            description = "UDP ports open to anyone (rule `open-udp`, and in `networking.firewall`).";
           };
         };
       };
       default = { };
-      description = "Ports open to all. Finer rules (by source, outbound) go in `rules`.";
+      description = "Ports open to all. SSH and what `networking.firewall` opens need no entry here (see `ssh` and `followFirewall`). Finer rules (by source, interface, outbound) go in `rules`.";
+    };
+
+    followFirewall = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Open in vpsfw every port `networking.firewall` opens (`allowedTCPPorts`, `allowedUDPPorts`, their `*PortRanges`, and those of `networking.firewall.interfaces.<name>` on that interface only), and never judge its `trustedInterfaces`. Every nixpkgs module's `openFirewall` opens its port there. Read whether or not the NixOS firewall itself is enabled.";
+    };
+
+    trustedInterfaces = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "wg0" ];
+      description = "Interfaces vpsfw never judges (policy `trustedInterfaces`), besides those of `networking.firewall.trustedInterfaces` (see `followFirewall`). Loopback is never judged.";
+    };
+
+    ssh = {
+      ports = mkOption {
+        type = types.listOf types.port;
+        default = host.sshPorts;
+        defaultText = lib.literalMD "the ports `services.openssh` listens on (`ports` and those of `listenAddresses`) when it is enabled, else `[ ]`";
+        description = "SSH ports: opened (rule `ssh`) and rate-limited per source (`ssh.rateLimit`).";
+      };
+      rateLimit = mkOption {
+        type = types.nullOr (
+          types.submodule {
+            options = {
+              rate = mkOption {
+                type = types.ints.positive;
+                description = "New connections allowed per `per`, per source.";
+              };
+              per = mkOption {
+                type = duration;
+                default = "1m";
+                description = "The interval `rate` refers to.";
+              };
+              burst = mkOption {
+                type = types.ints.positive;
+                description = "How many may come at once.";
+              };
+              ban = mkOption {
+                type = banFor;
+                description = "How long a source over the limit is banned, or `false` to drop the excess only.";
+              };
+            };
+          }
+        );
+        # The agent's built-in policy's limit (agent/src/policy/defaults.ts).
+        default = {
+          rate = 10;
+          per = "1m";
+          burst = 20;
+          ban = "15m";
+        };
+        description = "The per-source limit on new SSH connections (rate limit `ssh-connections`), or `null` for none.";
+      };
+      allowLockout = mkOption {
+        type = types.bool;
+        default = false;
+        description = "Build even when `services.openssh` is enabled and no vpsfw rule admits one of its ports (say, SSH is reached only over a trusted interface). Without it that configuration fails with an assertion, before it can lock you out.";
+      };
+    };
+
+    allowDhcpClient = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Accept DHCP (udp 68) and DHCPv6 (udp 546) replies, as the agent's built-in policy does: a lease is renewed by broadcast, so the server's answer is not a tracked reply.";
     };
 
     allowPing = mkOption {
@@ -98,14 +191,14 @@ in
       default = [ ];
       example = [
         {
-          name = "ssh-office";
+          name = "admin-office";
           action = "accept";
           protocol = "tcp";
-          ports = [ 2222 ];
+          localPorts = [ 8443 ];
           source = [ "198.51.100.0/24" ];
         }
       ];
-      description = "Further static rules (policy `rules`), placed before the `openPorts` rules; first match wins.";
+      description = "Further static rules (policy `rules`), placed before every rule the other options make; first match wins.";
     };
 
     denyNetworks = mkOption {
@@ -196,6 +289,22 @@ in
       };
     };
 
+    rateLimits = mkOption {
+      type = types.listOf (types.attrsOf json);
+      default = [ ];
+      example = [
+        {
+          name = "web";
+          protocol = "tcp";
+          localPorts = [ 443 ];
+          rate = 50;
+          burst = 100;
+          ban = "10m";
+        }
+      ];
+      description = "Per-source rate limits (policy `rateLimits`), after `ssh.rateLimit`.";
+    };
+
     payloadRules = mkOption {
       type = types.listOf (types.attrsOf json);
       default = [ ];
@@ -203,13 +312,36 @@ in
         {
           name = "path-traversal";
           protocol = "tcp";
-          ports = [ 80 ];
+          localPorts = [ 80 ];
           pattern.text = "/../../";
           action = "reject";
           ban = "1h";
         }
       ];
       description = "Payload (DPI) rules: patterns matched across TCP segments (policy `payloadRules`).";
+    };
+
+    sshdLogSource = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      defaultText = lib.literalMD "`\"sshd.service\"` (`\"sshd@*.service\"` with `services.openssh.startWhenNeeded`) when `services.openssh.enable`, else `null`";
+      example = "sshd.service";
+      description = "The unit whose journal is followed for SSH password guessing (a `logSources` entry of kind `sshd`: 5 failures within 10 minutes ban for 1 hour); `null`: none (give your own in `logSources` to change its limits).";
+    };
+
+    logSources = mkOption {
+      type = types.listOf (types.attrsOf json);
+      default = [ ];
+      example = [
+        {
+          name = "ids";
+          kind = "suricata-eve";
+          file = "/var/log/suricata/eve.json";
+          minSeverity = 2;
+          ban = "1h";
+        }
+      ];
+      description = "Further log sources (policy `logSources`, docs/logsources.md), after the sshd one of `sshdLogSource`; the unit may read what they name and nothing more.";
     };
 
     logLevel = mkOption {
@@ -222,18 +354,14 @@ in
       type = types.submodule { freeformType = json; };
       default = { };
       example = {
-        rateLimits = [
-          {
-            name = "web";
-            protocol = "tcp";
-            ports = [ 443 ];
-            rate = 50;
-            burst = 100;
-            ban = "10m";
-          }
-        ];
+        queue.maxLen = 8192;
+        logging.statsInterval = "5m";
+        detectors.synFlood.total = {
+          rate = 5000;
+          burst = 10000;
+        };
       };
-      description = "Anything else of the policy (docs/policy.md), merged over what the options above produce; `vpsfw check` validates the result at build time.";
+      description = "The rest of the policy (docs/policy.md): keys the options above do not produce, merged into their attribute sets. A key they produce (say `rules`, `queue.num`) is refused at evaluation, naming the option to use: it would discard theirs. `vpsfw check` validates the result at build time.";
     };
   };
 }

@@ -76,8 +76,15 @@ stdenv.mkDerivation {
     # libnetfilter_log.
     npm run build
     npm prune --omit=dev --loglevel=error
+    # npm records where each package came from (node_modules/.package-lock.json): the tarballs,
+    # which the installed agent must not keep in its closure.
+    node ${./npm-deps.mjs} forget ${npmDeps} node_modules
     runHook postBuild
   '';
+
+  # The tarballs (dev dependencies and other platforms' binaries among them) stay out of the
+  # runtime closure.
+  disallowedReferences = [ npmDeps ];
 
   doInstallCheck = true;
   # The built-in policy passes the agent's own check: the build runs.

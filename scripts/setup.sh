@@ -13,7 +13,11 @@ PACKAGES=(
   iptables ipset iproute2 conntrack procps     # the kernel side the agent drives; sysctl, kill, ps
   libnetfilter-queue-dev libnetfilter-log-dev libnfnetlink-dev build-essential python3 # the native addon (node-gyp)
   iputils-ping netcat-openbsd hping3 python3-scapy tcpdump iperf3 # demo, tests and benchmarks
+  clang libbpf-dev bpftool                     # the benchmark's XDP drop program (tests/bench/xdp-drop.c): build, load, fill its map
   nix-bin debootstrap systemd git              # Nix hash check, the systemd container tests, systemd-analyze
+  openssh-server openssh-client sshpass openssl # log sources: a real sshd and a password guesser
+  fail2ban python3-pyinotify                   # the log-source benchmark's comparison
+  mypy pyflakes3                               # the NixOS VM test scripts, checked as nixpkgs' driver does
   ca-certificates                              # npm over TLS
 )
 NODE_HOME=/usr/local/lib/vpsfw-node
@@ -46,6 +50,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup.sh: installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The tests run their own sshd and fail2ban, in namespaces: the services these packages start
+  # are stopped, when this run installed them (a machine's own sshd or fail2ban is left as it was).
+  if [ -d /run/systemd/system ]; then
+    case " ${missing[*]} " in *" openssh-server "*) systemctl disable --now ssh.service ssh.socket 2>/dev/null || true ;; esac
+    case " ${missing[*]} " in *" fail2ban "*) systemctl disable --now fail2ban.service 2>/dev/null || true ;; esac
+  fi
 fi
 
 # No Node.js 20 or later here (Debian 12 and Ubuntu 24.04 ship 18, 22.04 ships 12): the pinned LTS,

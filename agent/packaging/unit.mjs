@@ -3,21 +3,46 @@
 // hardening from hardening.json and Node's flags from node-options.json (the files the NixOS module
 // and package read too). Used by ubuntu/install.sh.
 //   node unit.mjs rules --prefix /opt/vpsfw --policy /etc/vpsfw/policy.json   (vpsfw-rules.service)
-//   node unit.mjs agent --prefix /opt/vpsfw --policy /etc/vpsfw/policy.json   (vpsfw.service)
+//   node unit.mjs agent --prefix /opt/vpsfw --policy /etc/vpsfw/policy.json [--log-access FILE]   (vpsfw.service)
 // Both run the release that PREFIX/current points at, on the Node.js it was built with
 // (PREFIX/current/node): an upgrade switches that link, and the unit files stay as they are.
-import { readFileSync } from 'node:fs';
+// --log-access FILE: the policy file (as the installer sees it) whose log sources the agent may read.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values, positionals } = parseArgs({ options: { prefix: { type: 'string' }, policy: { type: 'string' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({ options: { prefix: { type: 'string' }, policy: { type: 'string' }, 'log-access': { type: 'string' } }, allowPositionals: true });
 const which = positionals[0];
 if ((which !== 'rules' && which !== 'agent') || !values.prefix || !values.policy) {
-  process.stderr.write('usage: node unit.mjs rules|agent --prefix DIR --policy FILE\n');
+  process.stderr.write('usage: node unit.mjs rules|agent --prefix DIR --policy FILE [--log-access FILE]\n');
   process.exit(2);
 }
 
 const hardening = JSON.parse(readFileSync(new URL('./hardening.json', import.meta.url), 'utf8'));
 const { flags, environment } = JSON.parse(readFileSync(new URL('./node-options.json', import.meta.url), 'utf8'));
+
+/**
+ * What the policy's log sources read, and nothing more: for a journal source the journal's group;
+ * for a followed file its directory, read-only, and adm for one under /var/log (the group Debian
+ * and Ubuntu give their logs, auth.log among them). Settings that add to hardening.json's.
+ */
+function logAccess(file) {
+  if (!file || !existsSync(file)) return {};
+  const sources = JSON.parse(readFileSync(file, 'utf8')).logSources ?? [];
+  const groups = new Set();
+  const dirs = new Set();
+  for (const s of sources) {
+    if (s.journal) groups.add('systemd-journal');
+    if (s.file) {
+      dirs.add(dirname(s.file));
+      if (s.file.startsWith('/var/log/')) groups.add('adm');
+    }
+  }
+  return {
+    ...(groups.size ? { SupplementaryGroups: [...groups] } : {}),
+    ...(dirs.size ? { ReadOnlyPaths: [...dirs] } : {}),
+  };
+}
 
 /** systemd's value syntax: booleans as yes/no, lists space-separated (one line per list item for filters). */
 function lines(key, value) {
@@ -29,10 +54,10 @@ function lines(key, value) {
 
 const current = `${values.prefix}/current`;
 const vpsfw = `${current}/node/bin/node ${flags.join(' ')} ${current}/bin/vpsfw.js`;
-const common = `Environment=${Object.entries(environment).map(([k, v]) => `${k}=${v}`).join(' ')}
+const common = (settings) => `Environment=${Object.entries(environment).map(([k, v]) => `${k}=${v}`).join(' ')}
 StateDirectory=vpsfw
 StateDirectoryMode=0700
-${Object.entries(hardening).flatMap(([k, v]) => lines(k, v)).join('\n')}`;
+${Object.entries(settings).flatMap(([k, v]) => lines(k, v)).join('\n')}`;
 const header = `# Installed by vpsfw's install.sh; regenerated on every install. Hardening: agent/packaging/hardening.json.
 [Unit]`;
 
@@ -60,7 +85,7 @@ RemainAfterExit=yes
 ExecStart=${vpsfw} apply --policy ${values.policy}
 ExecReload=${vpsfw} apply --policy ${values.policy}
 ExecStop=${vpsfw} cleanup
-${common}
+${common(hardening)}
 `;
 
 const agent = `${header}
@@ -87,7 +112,7 @@ Restart=always
 RestartSec=1s
 RuntimeDirectory=vpsfw
 RuntimeDirectoryMode=0755
-${common}
+${common({ ...hardening, ...logAccess(values['log-access']) })}
 
 [Install]
 WantedBy=multi-user.target

@@ -16,6 +16,7 @@ import { BanStore } from './bans/store.js';
 import { closeControl, listenControl } from './control/server.js';
 import type { Request } from './control/protocol.js';
 import { systemInterfaceNames } from './daemon/interfaces.js';
+import { WouldBans } from './daemon/would-bans.js';
 import { OverflowWatch } from './daemon/overflow-watch.js';
 import { makeObserver, makePacketHandler } from './daemon/packet-handler.js';
 import { summarizePolicy, type AgentStatus } from './daemon/status.js';
@@ -30,6 +31,7 @@ import { renderKernel } from './kernel/render.js';
 import { LogLimiter } from './log/limiter.js';
 import type { Logger } from './log/logger.js';
 import { openPcapFile } from './log/pcap.js';
+import { LogSources } from './logsources/sources.js';
 import { canonicalAddress } from './packet/address.js';
 import type { Packet } from './packet/types.js';
 import type { LoadedPolicy, LoadOptions } from './policy/load.js';
@@ -50,6 +52,8 @@ export interface DaemonOptions {
   log: Logger;
   /** Leave rules, sets and bans in force at exit: the rules unit owns them (`vpsfw apply`, `vpsfw cleanup`). */
   keepRules?: boolean;
+  /** Audit mode whatever the policy says (`vpsfw run --audit`). */
+  audit?: boolean;
   /** The queue backend; the project's NFQUEUE addon unless a test or benchmark gives another. */
   openQueue?: (opts: QueueOptions) => PacketQueue;
   /** The NFLOG reader for what the kernel refused; the addon's unless a test gives another. */
@@ -70,7 +74,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   const startedAt = Date.now();
-  let current: LoadedPolicy = await loadPolicyIsolated(opts.policy);
+  // `--audit` overrides the policy's mode, at start and at every reload.
+  const load = async (): Promise<LoadedPolicy> => {
+    const l = await loadPolicyIsolated(opts.policy);
+    return opts.audit ? { ...l, policy: { ...l.policy, mode: 'audit' } } : l;
+  };
+  let current: LoadedPolicy = await load();
   log.level = current.policy.logging.level;
   const runner = realRunner();
   const kernel = new KernelFirewall(runner);
@@ -96,9 +105,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const pcapPath = opts.pcap ?? current.policy.logging.pcap ?? undefined;
   const pcap = pcapPath ? openPcapFile(pcapPath, (err) => events.emit({ event: 'error', level: 'error', msg: 'pcap file failed: no more packets are written to it', err, pcap: pcapPath })) : undefined;
 
+  const audit = () => current.policy.mode === 'audit';
+  const wouldBans = new WouldBans();
   const onBan = (p: Packet, v: Verdict) => {
-    const r = bans.ban({ target: p.src, durationMs: v.ban?.durationMs ?? null, reason: v.reason, by: describeBy(v.by), origin: 'agent' });
-    if (r.kind === 'banned') events.emit(banEvent(r.entry));
+    const req = { target: p.src, durationMs: v.ban?.durationMs ?? null, reason: v.reason, by: describeBy(v.by), origin: 'agent' } as const;
+    if (!audit()) {
+      const r = bans.ban(req);
+      if (r.kind === 'banned') events.emit(banEvent(r.entry));
+      return;
+    }
+    // Audit mode: the ban the store would make, said once while it would last; nothing recorded.
+    const r = bans.preview(req);
+    if (r.kind === 'banned' && wouldBans.first(r.entry.address, r.entry.until, Date.now())) {
+      events.emit({ ...banEvent(r.entry), event: 'would-ban', msg: `would ban ${r.entry.address}` });
+    }
   };
 
   let resets: RawSender | undefined;
@@ -111,6 +131,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     pcap,
     logPackets: () => current.policy.logging.packets,
     onBan,
+    audit,
     // Opened when first needed: only payload rules that kill connections use it.
     resets: () => (resets ??= new NativeRawSender()),
     onError: (err: unknown) => events.emit({ event: 'error', level: 'error', msg: 'cannot send the resets that kill a connection', err }),
@@ -120,6 +141,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   queue.start(makePacketHandler(deps));
   const nflog = (opts.openLog ?? ((o) => new NflogReader(o)))({ group: current.policy.queue.logGroup });
   nflog.start(makeObserver(deps));
+
+  // Log sources (sshd, Suricata alerts) hand the ban store the same request as any other source.
+  const logSources = new LogSources({
+    stateDir: opts.stateDir,
+    log,
+    sink: (req) => {
+      const r = bans.ban(req);
+      if (r.kind === 'banned') events.emit(banEvent(r.entry));
+      return r;
+    },
+  });
+  await logSources.update(current.policy.logSources);
 
   const reloads = { accepted: 0, rejected: 0 };
   let stopping = false;
@@ -134,7 +167,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       if (stopping) throw refuse(why, new VpsfwError('VPSFW_ERR_STOPPING', 'the agent is stopping: reload refused'));
       let loaded: LoadedPolicy;
       try {
-        loaded = await loadPolicyIsolated(opts.policy);
+        loaded = await load();
       } catch (err) {
         throw refuse(why, err as Error);
       }
@@ -150,10 +183,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         throw refuse(why, err as Error);
       }
       engine.replacePolicy(loaded.policy);
+      if (loaded.policy.mode !== current.policy.mode) wouldBans.clear();
       bans.updateSettings(banSettings(loaded.policy));
+      await logSources.update(loaded.policy.logSources);
       log.level = loaded.policy.logging.level;
       reloads.accepted++;
-      events.emit({ event: 'reload', level: 'info', msg: 'policy reloaded', trigger: why, policySource: loaded.source, policyHash: loaded.hash, previousHash: current.hash });
+      events.emit({ event: 'reload', level: 'info', msg: 'policy reloaded', mode: loaded.policy.mode, trigger: why, policySource: loaded.source, policyHash: loaded.hash, previousHash: current.hash });
       current = loaded;
       return { policyHash: loaded.hash, source: loaded.source };
     });
@@ -174,7 +209,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       version: VERSION,
       pid: process.pid,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-      mode: 'enforce',
+      mode: current.policy.mode,
       policy: summarizePolicy(current),
       kernel: { hooks: await kernel.hooks(), counters },
       queue: {
@@ -189,6 +224,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       },
       ...engine.stats(),
       bans: { active: bans.count() },
+      logSources: logSources.stats(),
       logsSuppressed: limiter.suppressed,
       reloads: { ...reloads },
       // What the policy's limits bound (docs/benchmarks.md, Memory): the state tables are array
@@ -238,7 +274,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   ];
   for (const t of timers) t.unref();
 
-  events.emit({ event: 'start', level: 'info', msg: 'vpsfw started', version: VERSION, pid: process.pid, policySource: current.source, policyHash: current.hash, queue: queueOpts, logGroup: current.policy.queue.logGroup, bansRestored: restored, controlPath: opts.controlPath, keepRules: opts.keepRules === true });
+  events.emit({ event: 'start', level: 'info', msg: audit() ? 'vpsfw started in AUDIT mode: judging only, nothing enforced' : 'vpsfw started', mode: current.policy.mode, version: VERSION, pid: process.pid, policySource: current.source, policyHash: current.hash, queue: queueOpts, logGroup: current.policy.queue.logGroup, bansRestored: restored, controlPath: opts.controlPath, keepRules: opts.keepRules === true });
 
   process.on('SIGHUP', () => void reload('SIGHUP').catch(() => undefined));
   const signal = await stopSignal;
@@ -253,6 +289,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   queue.close();
   nflog.close();
   resets?.close();
+  await logSources.stop();
   await closeControl(control, opts.controlPath).catch(() => undefined);
   await bans.save().catch((err) => events.emit({ event: 'error', level: 'error', msg: 'cannot save bans', err }));
   if (!opts.keepRules) await kernel.remove();

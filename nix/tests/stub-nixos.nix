@@ -1,6 +1,9 @@
-# Just enough of NixOS and nixpkgs to evaluate nix/module.nix with lib alone: the options it sets,
-# loosely typed, and a `pkgs` whose builders return descriptions instead of derivations. What the
-# module hands systemd can then be checked here (tests/nix/module-eval.test.ts).
+# Just enough of NixOS and nixpkgs to evaluate nix/module.nix with lib alone: the options it reads
+# and sets, typed and defaulted as nixpkgs declares them (networking/firewall.nix, nftables.nix,
+# ssh/sshd.nix, firewalld/: the firewall's `lo` trust, openssh's openFirewall, firewalld's
+# backend), and a `pkgs` whose builders return descriptions instead of derivations. A store path
+# depends on what it is made of, as Nix's do, so triggers can be compared. What the module hands
+# systemd can then be checked here (tests/nix/module-eval.test.ts).
 { lib }:
 let
   inherit (lib) mkOption types;
@@ -8,48 +11,93 @@ let
     type = types.anything;
     default = { };
   };
+  option = type: default: mkOption { inherit type default; };
   stubDrv =
     name: extra:
     {
       inherit name;
       type = "derivation";
-      outPath = "/nix/store/stub-${name}";
+      outPath = "/nix/store/${builtins.substring 0 32 (builtins.hashString "sha256" (builtins.toJSON extra))}-${name}";
     }
     // extra;
   pkgs = {
     runtimeShell = "/stub/bin/sh";
     coreutils = "/stub/coreutils";
     formats.json = _: { generate = name: value: stubDrv name { inherit value; }; };
-    runCommand = name: _: script: stubDrv name { inherit script; };
-    callPackage = _: _: stubDrv "vpsfw" { meta.mainProgram = "vpsfw"; };
+    runCommand = name: env: script: stubDrv name ({ inherit script; } // env.passthru or { });
+    callPackage =
+      _: args:
+      stubDrv "vpsfw" {
+        meta.mainProgram = "vpsfw";
+        iptables = if args.iptables.legacy or false then "iptables-legacy" else args.iptables.name;
+      };
+    iptables = stubDrv "iptables" { };
+    iptables-legacy = stubDrv "iptables" { legacy = true; };
+    nftables = stubDrv "nftables" { };
+  };
+  # Sorted and once each, as nixpkgs' firewall.nix applies to them.
+  portList = mkOption {
+    type = types.listOf types.port;
+    default = [ ];
+    apply = ports: lib.unique (builtins.sort builtins.lessThan ports);
+  };
+  ports = {
+    allowedTCPPorts = portList;
+    allowedUDPPorts = portList;
+    allowedTCPPortRanges = option (types.listOf (types.attrsOf types.port)) [ ];
+    allowedUDPPortRanges = option (types.listOf (types.attrsOf types.port)) [ ];
   };
 in
+{ config, ... }:
 {
-  config._module.args = { inherit pkgs; };
+  config = {
+    _module.args = { inherit pkgs; };
+    networking.firewall.trustedInterfaces = lib.mkIf config.networking.firewall.enable [ "lo" ];
+    networking.firewall.allowedTCPPorts =
+      let
+        ssh = config.services.openssh;
+      in
+      lib.mkIf (ssh.enable && ssh.openFirewall) ssh.ports;
+  };
   options = {
-    assertions = mkOption {
-      type = types.listOf types.anything;
-      default = [ ];
-    };
-    warnings = mkOption {
-      type = types.listOf types.str;
-      default = [ ];
-    };
+    assertions = option (types.listOf types.anything) [ ];
+    warnings = option (types.listOf types.str) [ ];
     networking.nftables = {
-      enable = mkOption {
-        type = types.bool;
-        default = false;
-      };
-      flushRuleset = mkOption {
-        type = types.bool;
-        default = false;
-      };
+      enable = option types.bool false;
+      flushRuleset = option types.bool false;
+    };
+    networking.firewall = ports // {
+      enable = option types.bool true;
+      backend = option (types.enum [
+        "iptables"
+        "nftables"
+        "firewalld"
+      ]) (
+        if config.services.firewalld.enable then
+          "firewalld"
+        else if config.networking.nftables.enable then
+          "nftables"
+        else
+          "iptables"
+      );
+      package = option types.package (if config.networking.nftables.enable then pkgs.nftables else pkgs.iptables);
+      trustedInterfaces = option (types.listOf types.str) [ ];
+      interfaces = option (types.attrsOf (types.submodule { options = ports; })) { };
+    };
+    services.openssh = {
+      enable = option types.bool false;
+      ports = option (types.listOf types.port) [ 22 ];
+      openFirewall = option types.bool true;
+      listenAddresses = option (types.listOf types.attrs) [ ];
+      startWhenNeeded = option types.bool false;
+    };
+    services.firewalld = {
+      enable = option types.bool false;
+      settings = option (types.attrsOf types.anything) { };
     };
     environment = loose;
     system.build = loose;
-    systemd.services = mkOption {
-      type = types.attrsOf types.anything;
-      default = { };
-    };
+    systemd.tmpfiles.rules = option (types.listOf types.str) [ ];
+    systemd.services = option (types.attrsOf types.anything) { };
   };
 }

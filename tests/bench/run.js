@@ -2,8 +2,11 @@
 // libnetfilter-queue-dev, iperf3, conntrack, and a build (`npm run build`, the addon in agent/native).
 // Usage: node tests/bench/run.js [--rounds N] [--seconds N] [--rtt-count N] [--rows A,B,...] [--no-doc]
 //   --rows  only these rows and sections (default: all): the UDP rows by name (kernel, c-baseline,
-//           ...), tcp, attack, memory, agent-memory; a run of some rows leaves docs/benchmarks.md alone
-// Writes tests/bench/results/<date>T<hhmm>-<commit>.json and the generated part of docs/benchmarks.md.
+//           ...), tcp, ban-drop, attack, memory, agent-memory; a run of some rows leaves the main
+//           generated part of docs/benchmarks.md alone (ban-drop, a block of its own, is written
+//           whenever it ran)
+// Writes tests/bench/results/<date>T<hhmm>-<commit>.json and the generated parts of docs/benchmarks.md.
+// ban-drop also needs clang, libbpf-dev and bpftool (the XDP program).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -22,9 +25,10 @@ import { agentMemory } from './agent-memory.js';
 import { underAttack } from './attack.js';
 import { CONNTRACK_RULE, CONSUMER_CPU, ECHO_PORT, FLOOD_PORT, loadavg, median, peakRssMiB, queueDrops, startAgent, startPinned, startUdpSink, tcpThroughput, udpFlood, udpRtt } from './measure.js';
 import { benchPolicy, WEB_PORT } from './policy.js';
-import { writeReport } from './report.js';
+import { banDrop } from './ban-drop.js';
+import { writeBanDropReport, writeReport } from './report.js';
 import { routeBenchRange } from './syn-load.js';
-import { buildTools } from './tools.js';
+import { buildTools, buildXdp } from './tools.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '../..');
@@ -52,7 +56,7 @@ const rows = [
   { name: 'agent-nfqueue', what: 'vpsfw agent, realistic policy, `nfqueue` backend', agent: 'nfqueue' },
   { name: 'agent-native', what: 'vpsfw agent, realistic policy, native backend', agent: 'native', native: true },
 ];
-const SECTIONS = ['tcp', 'attack', 'memory', 'agent-memory'];
+const SECTIONS = ['tcp', 'ban-drop', 'attack', 'memory', 'agent-memory'];
 const ALL = [...rows.map((r) => r.name), ...SECTIONS];
 const selected = opt.rows === undefined ? ALL : opt.rows.split(',').map((n) => n.trim());
 const unknown = selected.filter((n) => !ALL.includes(n));
@@ -129,7 +133,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 500));
 
     const benchRange = await routeBenchRange(lab);
-    const results = { machine: machine(), settings: { rounds, seconds, rttCount, queueMaxLen: Number(MAXLEN), payloadBytes: 18, rows: selected, benchRange }, udp: [], tcp: [], attack: null, memory: null, agentMemory: null };
+    const results = { machine: machine(), settings: { rounds, seconds, rttCount, queueMaxLen: Number(MAXLEN), payloadBytes: 18, rows: selected, benchRange }, udp: [], tcp: [], banDrop: null, attack: null, memory: null, agentMemory: null };
     // Background load on a shared machine comes and goes: every row runs once per round, rounds
     // repeat, and each row reports its median (every run is kept in the JSON).
     const runs = new Map(rows.map((r) => [r.name, []]));
@@ -183,6 +187,7 @@ async function main() {
       results.tcp.push({ name: 'conntrack', what: 'one rule: conntrack ESTABLISHED,RELATED accept', gbps: median(tcp.conntrack), pairedRatio: paired(tcp.conntrack), runs: tcp.conntrack });
       results.tcp.push({ name: `agent-${agentBackend}`, what: 'agent running (fast path)', gbps: median(tcp.agent), pairedRatio: paired(tcp.agent), runs: tcp.agent });
     }
+    if (want('ban-drop')) results.banDrop = await banDrop(lab, tools, buildXdp(work), { rounds, seconds });
     if (want('attack')) {
       process.stderr.write('bench: under attack ...\n');
       const running = await startBenchAgent(lab, agentBackend, work);
@@ -208,9 +213,12 @@ async function main() {
     // Date and minute in the name: two runs at one commit both stay.
     const file = join(dir, `${results.machine.date.slice(0, 16).replace(':', '')}-${results.machine.commit}.json`);
     writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-    if (writeDoc) writeReport(join(root, 'docs/benchmarks.md'), results);
+    const doc = join(root, 'docs/benchmarks.md');
+    const writeBanDrop = !opt['no-doc'] && results.banDrop !== null;
+    if (writeDoc) writeReport(doc, results);
+    if (writeBanDrop) writeBanDropReport(doc, results);
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-    process.stderr.write(`bench: wrote ${file}${writeDoc ? ' and docs/benchmarks.md' : ''}\n`);
+    process.stderr.write(`bench: wrote ${file}${writeDoc || writeBanDrop ? ' and docs/benchmarks.md' : ''}\n`);
   } finally {
     for (const p of background) p.kill();
     await lab.destroy();

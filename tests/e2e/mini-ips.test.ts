@@ -4,42 +4,10 @@
 // arrives; `reject` kills it with a reset at both ends. Connections the server opens to a remote
 // port 2222 are not this rule's business. And `depth` counts payload bytes exactly.
 import t, { type Test } from 'tap';
+import { readFrom, startChattyApp, type ReadResult } from '../../agent/src/demo/probes.js';
 import type { PolicyInput } from '../../agent/src/policy/schema.js';
 import { agentLab, testPolicy } from '../lib/agent-lab.js';
 import type { Lab } from '../lib/netns.js';
-
-/** The application: on each connection it writes its chunks (each its own segment, 150 ms apart), then reports how the socket ended. */
-const APP = `
-const net = require('node:net');
-const [port, ...chunks] = process.argv.slice(1);
-net.createServer((s) => {
-  s.setNoDelay(true);
-  let i = 0;
-  const next = () => { if (i < chunks.length && !s.destroyed) { s.write(chunks[i++].replace(/\\\\n/g, '\\n')); setTimeout(next, 150); } };
-  s.on('error', (e) => process.stdout.write('APP ' + (e.code || e.message) + '\\n'));
-  s.on('close', () => process.stdout.write('APP closed\\n'));
-  next();
-}).listen({ port: Number(port), host: '::', ipv6Only: false });
-setTimeout(() => process.exit(0), 60000);
-`;
-
-/** The client: reads for `ms`, then reports what arrived and how the socket ended. */
-const CLIENT = `
-const net = require('node:net');
-const [host, port, ms] = process.argv.slice(1);
-const out = { data: '', error: null, closed: false };
-const s = net.connect({ host, port: Number(port) });
-s.on('data', (d) => (out.data += d));
-s.on('error', (e) => (out.error = e.code || e.message));
-s.on('close', () => (out.closed = true));
-setTimeout(() => { process.stdout.write(JSON.stringify(out)); process.exit(0); }, Number(ms));
-`;
-
-interface Seen {
-  data: string;
-  error: string | null;
-  closed: boolean;
-}
 
 const leakRule = (action: 'drop' | 'reject'): PolicyInput =>
   testPolicy({
@@ -47,25 +15,23 @@ const leakRule = (action: 'drop' | 'reject'): PolicyInput =>
     payloadRules: [{ name: 'leak', direction: 'outbound', protocol: 'tcp', localPorts: [2222], pattern: { text: 'SECRET-LEAK' }, action }],
   });
 
-async function session(t: Test, lab: Lab, server: string, chunks: string[]): Promise<{ client: Seen; app: string[] }> {
-  const app = lab.spawn(lab.server, process.execPath, ['-e', APP, '2222', ...chunks], { stdio: ['ignore', 'pipe', 'ignore'] });
+async function session(t: Test, lab: Lab, server: string, chunks: string[]): Promise<{ client: ReadResult; app: string[] }> {
+  const app = startChattyApp(lab, lab.server, 2222, chunks);
   t.teardown(() => app.kill());
-  const appLines: string[] = [];
-  app.stdout!.on('data', (d: Buffer) => appLines.push(...String(d).split('\n').filter(Boolean)));
-  await new Promise((r) => setTimeout(r, 500));
-  const r = await lab.exec(lab.client.ns, process.execPath, ['-e', CLIENT, server, '2222', '2500'], { timeoutMs: 10_000 });
+  await app.ready;
+  const client = await readFrom(lab, lab.client.ns, server, 2222, 2500);
   await new Promise((r) => setTimeout(r, 300));
   app.kill();
-  return { client: JSON.parse(r.stdout) as Seen, app: appLines };
+  return { client, app: app.lines };
 }
 
 t.test('drop: the benign part arrives, the pattern never does, the connection stays open (one segment and split, v4 and v6)', async (t) => {
   const { lab, agent } = await agentLab(t, leakRule('drop'));
   for (const [fam, srv] of [['v4', lab.client.server4], ['v6', lab.client.server6]] as const) {
-    const one = await session(t, lab, srv, ['hello benign\\n', 'SECRET-LEAK token=42\\n']);
+    const one = await session(t, lab, srv, ['hello benign\n', 'SECRET-LEAK token=42\n']);
     t.equal(one.client.data, 'hello benign\n', `${fam}: only the benign part arrived`);
     t.same([one.client.error, one.client.closed], [null, false], `${fam}: the connection stays open (TCP retransmits into the block)`);
-    const split = await session(t, lab, srv, ['hello benign\\n', 'SECRET-', 'LEAK token=42\\n']);
+    const split = await session(t, lab, srv, ['hello benign\n', 'SECRET-', 'LEAK token=42\n']);
     t.equal(split.client.data, 'hello benign\nSECRET-', `${fam}: split across segments: the half that completes it is dropped`);
     t.notMatch(split.client.data, /SECRET-LEAK/, `${fam}: the pattern never arrives whole`);
   }
@@ -76,7 +42,7 @@ t.test('drop: the benign part arrives, the pattern never does, the connection st
 t.test('reject: the connection is killed, a reset at both ends (v4 and v6)', async (t) => {
   const { lab, agent } = await agentLab(t, leakRule('reject'));
   for (const [fam, srv] of [['v4', lab.client.server4], ['v6', lab.client.server6]] as const) {
-    const r = await session(t, lab, srv, ['hello benign\\n', 'SECRET-LEAK token=42\\n', 'more\\n']);
+    const r = await session(t, lab, srv, ['hello benign\n', 'SECRET-LEAK token=42\n', 'more\n']);
     t.equal(r.client.data, 'hello benign\n', `${fam}: the client got the benign part only`);
     t.equal(r.client.error, 'ECONNRESET', `${fam}: and a reset`);
     t.ok(r.app.includes('APP ECONNRESET'), `${fam}: the application got a reset too (${r.app.join(', ')})`);
@@ -87,11 +53,10 @@ t.test('reject: the connection is killed, a reset at both ends (v4 and v6)', asy
 t.test('connections this server opens to a remote port 2222 are not inspected by a localPorts rule', async (t) => {
   const { lab } = await agentLab(t, leakRule('drop'));
   // Here the client namespace runs the listener and the server connects out to it.
-  const remote = lab.spawn(lab.client.ns, process.execPath, ['-e', APP, '2222', 'SECRET-LEAK from afar\\n'], { stdio: 'ignore' });
+  const remote = startChattyApp(lab, lab.client.ns, 2222, ['SECRET-LEAK from afar\n']);
   t.teardown(() => remote.kill());
-  await new Promise((r) => setTimeout(r, 500));
-  const out = await lab.exec(lab.server, process.execPath, ['-e', CLIENT, lab.client.ip4, '2222', '1500'], { timeoutMs: 10_000 });
-  t.equal((JSON.parse(out.stdout) as Seen).data, 'SECRET-LEAK from afar\n', 'what a remote 2222 sends the server is not the application\'s output');
+  await remote.ready;
+  t.equal((await readFrom(lab, lab.server, lab.client.ip4, 2222, 1500)).data, 'SECRET-LEAK from afar\n', 'what a remote 2222 sends the server is not the application\'s output');
 });
 
 t.test('depth counts payload bytes: patterns at 0, 200 and 290 against depth 16 and 300', async (t) => {

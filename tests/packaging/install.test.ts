@@ -170,3 +170,35 @@ t.test('bad options are refused', async (t) => {
   t.equal(root.code, 2);
   t.match(root.stderr, /^install\.sh: --root needs a directory/);
 });
+
+t.test('with OpenSSH installed: its journal is followed, and the agent may read the journal, nothing more', async (t) => {
+  const defaultPolicy = execFileSync(process.execPath, [join(REPO, 'bin/vpsfw.js'), 'render', '--format', 'policy'], { encoding: 'utf8', cwd: tmpdir() });
+  const policyFor = (root: string) => JSON.parse(execFileSync(process.execPath, [join(REPO, 'agent/packaging/default-policy.mjs'), root], { input: defaultPolicy, encoding: 'utf8' })) as { logSources?: unknown[] };
+  const bare = tempDir(t);
+  t.same(policyFor(bare), JSON.parse(defaultPolicy), 'no OpenSSH: the built-in default as it is');
+  const root = tempDir(t);
+  mkdirSync(join(root, 'lib/systemd/system'), { recursive: true });
+  writeFileSync(join(root, 'lib/systemd/system/ssh.service'), '[Service]\nExecStart=/usr/sbin/sshd -D\n');
+  t.same(policyFor(root).logSources, [{ name: 'sshd', kind: 'sshd', journal: 'ssh.service', maxRetry: 5, findTime: '10m', ban: '1h' }]);
+
+  writeFileSync(join(root, 'policy.json'), JSON.stringify(policyFor(root)));
+  const withLogs = (which: 'rules' | 'agent', policy: string) =>
+    execFileSync(process.execPath, [join(REPO, 'agent/packaging/unit.mjs'), which, '--prefix', '/opt/vpsfw', '--policy', '/etc/vpsfw/policy.json', '--log-access', policy], { encoding: 'utf8' });
+  const agent = withLogs('agent', join(root, 'policy.json'));
+  t.match(agent, /^SupplementaryGroups=systemd-journal$/m, 'the agent may read the journal');
+  t.notMatch(agent, /^ReadOnlyPaths=/m);
+  t.notMatch(agent, /^ProcSubset=/m, 'no ProcSubset: the agent reads its queue counters and journalctl the boot id');
+  t.notMatch(withLogs('rules', join(root, 'policy.json')), /^SupplementaryGroups=/m, 'the rules unit reads no log');
+  const file = withLogs('agent', join(REPO, 'tests/packaging/fixtures/eve-policy.json'));
+  t.match(file, /^SupplementaryGroups=adm$/m, 'a file under /var/log: its group');
+  t.match(file, /^ReadOnlyPaths=\/var\/log\/suricata$/m, 'and its directory, read-only');
+
+  // Scored as installed.
+  mkdirSync(join(root, 'opt/vpsfw/current/node/bin'), { recursive: true });
+  mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
+  copyFileSync(process.execPath, join(root, 'opt/vpsfw/current/node/bin/node'));
+  writeFileSync(join(root, 'etc/systemd/system/vpsfw.service'), agent);
+  const security = execFileSync('systemd-analyze', ['security', '--offline=true', `--root=${root}`, 'vpsfw.service'], { encoding: 'utf8' });
+  const score = Number(/Overall exposure level for vpsfw\.service: ([\d.]+)/.exec(security)?.[1]);
+  t.ok(score <= 2.0, `exposure ${score} ≤ 2.0 with the journal's group`);
+});

@@ -16,7 +16,8 @@ export const SUITE = 'bookworm';
 
 /**
  * What the booted container needs without a network: systemd as PID 1, the kernel tools the agent
- * drives, the NFQUEUE and NFLOG libraries its addon links, and the small tools the test runs inside.
+ * drives, the NFQUEUE and NFLOG libraries its addon links, the small tools the test runs inside, and
+ * an OpenSSH server whose journal the agent follows (tests/system/journal.system.ts).
  */
 export const PACKAGES = [
   'systemd',
@@ -31,6 +32,7 @@ export const PACKAGES = [
   'netcat-openbsd',
   'procps',
   'iputils-ping',
+  'openssh-server',
 ] as const;
 
 /** A cached root: its directory name and what debootstrap adds to minbase. */

@@ -187,7 +187,7 @@ install_files() {
   local cli=("$RELEASE_DIR/node/bin/node" "$RELEASE_DIR/bin/vpsfw.js")
   if [ ! -f "$ROOT$POLICY" ]; then
     if [ "$DRY" = 1 ]; then say "would write $ROOT$POLICY (the built-in default policy)"; else
-      put "$ROOT$POLICY" 0644 "$("${cli[@]}" render --format policy)"
+      put "$ROOT$POLICY" 0644 "$("${cli[@]}" render --format policy | "${cli[0]}" "$SRC/agent/packaging/default-policy.mjs" "${ROOT:-/}")"
     fi
   elif [ "$DRY" = 1 ] && ! installed; then
     say "would check $ROOT$POLICY (kept as it is)"
@@ -202,7 +202,7 @@ install_files() {
     if [ "$unit" = agent ]; then file="$UNIT_DIR/vpsfw.service"; fi
     # unit.mjs runs on the pinned Node.js, so a dry run before it is here can only say so.
     if [ ! -x "$RUNTIME/bin/node" ]; then say "would write $file"; continue; fi
-    put "$file" 0644 "$("$RUNTIME/bin/node" "$SRC/agent/packaging/unit.mjs" "$unit" --prefix "$PREFIX" --policy "$POLICY")"
+    put "$file" 0644 "$("$RUNTIME/bin/node" "$SRC/agent/packaging/unit.mjs" "$unit" --prefix "$PREFIX" --policy "$POLICY" --log-access "$ROOT$POLICY")"
     if [ "$WROTE" = 1 ]; then UNITS_CHANGED=1; fi
   done
 }

@@ -342,6 +342,32 @@ export class BanStore {
   }
 
   ban(req: BanRequest): BanResult {
+    const plan = this.#plan(req);
+    if ('kind' in plan) return plan;
+    const { b, key, found, ms, offense, now } = plan;
+    const counted = found >= 0 && b.until[found] !== 0;
+    if (!counted && this.#active >= this.#settings.maxEntries) this.#evictSoonest(now);
+    const s = b.slot(key);
+    b.set(s, { since: now, until: now + ms, offense, reason: req.reason, by: req.by, origin: req.origin, scenario: req.scenario });
+    if (!counted) this.#active++;
+    this.#toKernel(b, s, now);
+    // A manual ban is on disk before `vpsfw ban` returns (saved()); the others are coalesced.
+    this.#changed(req.origin === 'control');
+    return { kind: 'banned', entry: b.entry(s) };
+  }
+
+  /** What `ban` would make of the request (the same refusals, the same escalation), changing nothing: audit mode's would-ban. */
+  preview(req: BanRequest): BanResult {
+    const plan = this.#plan(req);
+    if ('kind' in plan) return plan;
+    const { t, ms, offense, now } = plan;
+    const entry: BanEntry = { address: targetText(t), family: t.family, since: now, until: now + ms, reason: req.reason, by: req.by, origin: req.origin, offense };
+    if (req.scenario !== undefined) entry.scenario = req.scenario;
+    return { kind: 'banned', entry };
+  }
+
+  /** A request's answer when it bans nothing new (refused, allowlisted, already banned), or how long the new ban lasts. */
+  #plan(req: BanRequest): Exclude<BanResult, { kind: 'banned' }> | { t: Target; b: BanTable; key: Uint32Array; found: number; ms: number; offense: number; now: number } {
     const t = parseTarget(req.target);
     if (t === null) return { kind: 'refused', reason: `${JSON.stringify(shortText(req.target))} is not an IPv4 or IPv6 address or network: not banned` };
     const refusal = this.#refusal(t);
@@ -360,15 +386,7 @@ export class BanStore {
       req.escalate === false
         ? { ms: Math.min(req.durationMs ?? this.#settings.duration, MAX_KERNEL_TIMEOUT_S * 1000), offense: (found >= 0 ? b.offense[found]! : 0) + 1 }
         : this.#nextDuration(b, found, req.durationMs, now);
-    const counted = found >= 0 && b.until[found] !== 0;
-    if (!counted && this.#active >= this.#settings.maxEntries) this.#evictSoonest(now);
-    const s = b.slot(key);
-    b.set(s, { since: now, until: now + ms, offense, reason: req.reason, by: req.by, origin: req.origin, scenario: req.scenario });
-    if (!counted) this.#active++;
-    this.#toKernel(b, s, now);
-    // A manual ban is on disk before `vpsfw ban` returns (saved()); the others are coalesced.
-    this.#changed(req.origin === 'control');
-    return { kind: 'banned', entry: b.entry(s) };
+    return { t, b, key, found, ms, offense, now };
   }
 
   /** Lifts a ban (an address or a network); true if it was running. Saved soon. */

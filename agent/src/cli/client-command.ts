@@ -9,7 +9,9 @@ export function controlPath(values: { control?: string | undefined }): string {
 }
 
 export function ask(values: { control?: string | undefined }, req: Request): Promise<unknown> {
-  return callDaemon(controlPath(values), req);
+  // A reload validates the policy in a child process and swaps the kernel rules: on a busy host
+  // that takes seconds, and the answer is the point of `vpsfw reload`.
+  return callDaemon(controlPath(values), req, req.cmd === 'reload' ? 120_000 : 10_000);
 }
 
 export const CONTROL_HELP = `  --control PATH   the daemon's control socket (default ${DEFAULT_CONTROL_PATH})`;

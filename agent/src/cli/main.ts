@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   bans: { summary: 'list the bans in force', load: () => import('./bans.js') },
   reload: { summary: 'make the running agent load its policy again', load: () => import('./reload.js') },
   cleanup: { summary: 'remove every vpsfw chain, jump and set', load: () => import('./cleanup.js') },
+  learn: { summary: 'propose a policy from the traffic this host had', load: () => import('./learn.js') },
   demo: { summary: 'play attacks against the agent in network namespaces', load: () => import('./demo.js') },
   version: { summary: 'print the version (also --version)', load: () => import('./version.js') },
 };

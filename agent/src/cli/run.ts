@@ -4,7 +4,7 @@ import { createLogger } from '../log/logger.js';
 import { controlOption, parse, policyOption, type Io } from './args.js';
 
 const cmd = {
-  usage: `usage: vpsfw run [--policy FILE] [--control PATH] [--state-dir DIR] [--keep-rules] [--debug] [--pcap FILE]
+  usage: `usage: vpsfw run [--policy FILE] [--control PATH] [--state-dir DIR] [--keep-rules] [--audit] [--debug] [--pcap FILE]
 
 Runs the agent in the foreground (systemd runs it so): applies the kernel rules, judges the packets
 the kernel queues, logs one JSON line per event on stdout.
@@ -15,12 +15,16 @@ the kernel queues, logs one JSON line per event on stdout.
   --keep-rules     at exit, leave the rules, sets and bans in force: they belong to whoever applied
                    them (the vpsfw-rules unit: \`vpsfw apply\`, removed by \`vpsfw cleanup\`), so a
                    restart or a crash of the agent never opens the host
+  --audit          audit mode whatever the policy says: judge everything, enforce nothing (every
+                   packet goes on, no ban reaches the kernel), log would-drop, would-reject and
+                   would-ban; under systemd set the policy's \`mode: "audit"\` instead, so the
+                   rules unit renders the same
   --debug          print every judged packet on one line (stderr)
   --pcap FILE      write every judged packet to a pcap file
 Signals: SIGHUP reloads the policy (a bad one is refused, the running one kept); SIGTERM/SIGINT
 let a reload in flight finish, then remove every rule and set the agent added (not with
 --keep-rules) and exit 0.`,
-  options: { ...policyOption, ...controlOption, 'state-dir': { type: 'string' }, 'keep-rules': { type: 'boolean' }, debug: { type: 'boolean' }, pcap: { type: 'string' } },
+  options: { ...policyOption, ...controlOption, 'state-dir': { type: 'string' }, 'keep-rules': { type: 'boolean' }, audit: { type: 'boolean' }, debug: { type: 'boolean' }, pcap: { type: 'string' } },
 } as const;
 
 export default async function run(argv: string[], io: Io): Promise<number> {
@@ -34,6 +38,7 @@ export default async function run(argv: string[], io: Io): Promise<number> {
       stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR,
       debug: values.debug ?? false,
       keepRules: values['keep-rules'] ?? false,
+      audit: values.audit ?? false,
       pcap: values.pcap,
       log,
     });

@@ -48,6 +48,7 @@ export function formatStatus(s: AgentStatus): string {
     `Kernel decided: ${counts(k.rules)}; invalid ${n(k.invalid)}`,
     `Agent decided: ${counts(s.decidedBy)}`,
     `Seen of what the kernel refused: ${n(q.observed)} (${counts(s.observedBy)})`,
+    ...s.logSources.map((l) => `Log source ${l.name} (${l.kind}): ${n(l.records)} records, ${n(l.failures)} failures, ${n(l.bans)} bans, ${n(l.refused)} refused`),
     `Reloads: ${s.reloads.accepted} accepted, ${s.reloads.rejected} rejected; log lines suppressed: ${n(s.logsSuppressed)}`,
     `Memory: ${mib(s.memory.rss)} resident, ${mib(s.memory.heapUsed)} of it JavaScript objects`,
   ].join('\n');

@@ -26,6 +26,8 @@ export interface PacketHandlerDeps {
   onBan: (packet: Packet, verdict: Verdict) => void;
   /** Sends the resets that kill a connection (payload rules with action reject). */
   resets: () => RawSender;
+  /** Audit mode: every packet goes on, each decision is logged as would-drop / would-reject. */
+  audit: () => boolean;
   onError: (err: unknown) => void;
 }
 
@@ -49,7 +51,9 @@ export function makePacketHandler(d: PacketHandlerDeps): (p: QueuedPacket) => Qu
     if (d.pcap) d.pcap.writePacket(q.payload, Date.now());
     if (d.debug) d.debug(`${packet ? formatPacket(packet) : formatMalformed(q.payload, verdict.by.name)} => ${verdict.action} by ${describeBy(verdict.by)}`);
     if (verdict.ban && packet) d.onBan(packet, verdict);
-    if (verdict.action !== 'accept' || verdict.log || d.logPackets()) logVerdict(d, q.direction, q.payload.length, packet, verdict);
+    const audit = d.audit();
+    if (verdict.action !== 'accept' || verdict.log || d.logPackets()) logVerdict(d, q.direction, q.payload.length, packet, verdict, audit);
+    if (audit) return verdict.done ? 'done' : 'accept';
     if (verdict.kill && packet) return kill(d, packet);
     return verdict.done ? 'done' : verdict.action;
   };
@@ -79,22 +83,23 @@ export function makeObserver(d: PacketHandlerDeps): (p: LoggedPacket) => void {
       const verdict = d.engine().observe(r, { direction: l.direction, ifindex: l.ifindex });
       if (d.debug) d.debug(`${formatPacket(r)} => ${verdict.action} in the kernel, seen by ${describeBy(verdict.by)}`);
       if (verdict.ban) d.onBan(r, verdict);
-      logVerdict(d, l.direction, r.length, r, verdict);
+      logVerdict(d, l.direction, r.length, r, verdict, d.audit());
     } catch (err) {
       d.events.emit({ event: 'internal-error', level: 'error', msg: 'observer error', err });
     }
   };
 }
 
-function logVerdict(d: PacketHandlerDeps, direction: 'inbound' | 'outbound', len: number, p: Packet | null, v: Verdict): void {
+function logVerdict(d: PacketHandlerDeps, direction: 'inbound' | 'outbound', len: number, p: Packet | null, v: Verdict, audit: boolean): void {
   const suppressed = d.limiter.take(d.now());
   if (suppressed < 0) return;
   const l4 = p?.l4;
   const by = describeBy(v.by);
+  const event = audit && v.action !== 'accept' ? `would-${v.action}` : v.action;
   d.events.emit({
-    event: v.action,
+    event,
     level: 'info',
-    msg: `${v.action} ${by}`,
+    msg: `${event} ${by}`,
     by,
     reason: v.reason,
     direction,

@@ -6,6 +6,7 @@ import type { HookPosition } from '../kernel/apply.js';
 import type { KernelCounters } from '../kernel/counters.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { formatCidr } from '../policy/units.js';
+import type { LogSourceStats } from '../logsources/sources.js';
 import type { KernelQueueStats } from '../queue/types.js';
 
 export interface AgentStatus extends EngineStats {
@@ -35,6 +36,8 @@ export interface AgentStatus extends EngineStats {
   bans: { active: number };
   logsSuppressed: number;
   reloads: { accepted: number; rejected: number };
+  /** What each log source has read and done (docs/logsources.md). */
+  logSources: LogSourceStats[];
   memory: NodeJS.MemoryUsage;
   /** How late the event loop ran timers since the start, in milliseconds: the agent's own latency. */
   eventLoopDelayMs: { p50: number; p99: number; max: number };

@@ -7,12 +7,23 @@ import { defaultPolicyDocument } from '../policy/defaults.js';
 import type { PolicyInput } from '../policy/schema.js';
 import { startAgent, type AgentProcess } from './agent-process.js';
 import { makeLab, type Lab } from './lab.js';
-import { pingCount, probe, startService } from './probes.js';
+import { pingCount, probe, readFrom, startChattyApp, startService } from './probes.js';
+
+/** The application on port 2222 whose replies the mini-IPS watches (the outbound payload rule). */
+const APP_PORT = 2222;
 
 export const DEMO_POLICY: PolicyInput = {
   ...defaultPolicyDocument,
-  rules: [...(defaultPolicyDocument.rules ?? []), { name: 'http', action: 'accept', protocol: 'tcp', ports: [80] }],
-  payloadRules: [{ name: 'demo-path-traversal', protocol: 'tcp', ports: [80], pattern: { text: '/etc/passwd' }, action: 'drop', ban: false }],
+  rules: [
+    ...(defaultPolicyDocument.rules ?? []),
+    { name: 'http', action: 'accept', protocol: 'tcp', localPorts: [80] },
+    { name: 'app', action: 'accept', protocol: 'tcp', localPorts: [APP_PORT] },
+  ],
+  payloadRules: [
+    { name: 'demo-path-traversal', protocol: 'tcp', localPorts: [80], pattern: { text: '/etc/passwd' }, action: 'drop', ban: false },
+    // The mini-IPS's own case: what this server's application sends its clients.
+    { name: 'demo-leak', direction: 'outbound', protocol: 'tcp', localPorts: [APP_PORT], pattern: { text: 'SECRET-LEAK' }, action: 'drop' },
+  ],
 };
 
 // The detector settings the notes quote, as the demo's policy has them.
@@ -51,10 +62,14 @@ interface Ctx {
 
 type Counters = Record<string, number>;
 
+/** The agent's decisions so far: the packets it judged, and the refused ones the kernel showed it. */
 async function decidedBy(agent: AgentProcess): Promise<Counters> {
   const r = await agent.cli(['status', '--json']);
   if (r.code !== 0) throw new Error(`vpsfw status failed: ${r.stderr}`);
-  return (JSON.parse(r.stdout) as { decidedBy: Counters }).decidedBy;
+  const s = JSON.parse(r.stdout) as { decidedBy: Counters; observedBy: Counters };
+  const all = { ...s.decidedBy };
+  for (const [k, n] of Object.entries(s.observedBy)) all[k] = (all[k] ?? 0) + n;
+  return all;
 }
 
 function delta(before: Counters, after: Counters): Counters {
@@ -166,7 +181,7 @@ export async function runScenes(c: Ctx): Promise<SceneResult[]> {
         observed: by ? `banned (${by})` : 'not banned',
         ok: (b) => b === 'detector:portScan',
         note: (n) =>
-          `default:inbound ×${n('default:inbound')}: SYNs to closed ports, dropped by the default; the next port went past the detector's limit ` +
+          `default:inbound ×${n('default:inbound')}: SYNs to closed ports, refused in the kernel by the default rule and shown to the agent; the next port went past the detector's limit ` +
           `(${SCAN_PORTS} ports in ${SCAN_WINDOW}): detector:portScan ×${n('detector:portScan')} banned the source, and the kernel's ban set dropped the rest before the queue.`,
       };
     }),
@@ -190,6 +205,27 @@ export async function runScenes(c: Ctx): Promise<SceneResult[]> {
       };
     }),
   );
+
+  results.push(
+    await scene(c, `app on port ${APP_PORT} leaks`, lab.client.ip4, 'leak dropped on the way out by payload:demo-leak', async () => {
+      const app = startChattyApp(lab, lab.server, APP_PORT, ['hello benign\n', 'SECRET-LEAK token=42\n']);
+      try {
+        await app.ready;
+        const got = await readFrom(lab, lab.client.ns, lab.client.server4, APP_PORT, 2000);
+        const leaked = got.data.includes('SECRET-LEAK');
+        return {
+          sent: 'the app writes "hello benign", then "SECRET-LEAK token=42"',
+          observed: `client got ${JSON.stringify(got.data.trim())}${leaked ? '' : '; leak blocked'}, connection ${got.closed ? 'closed' : 'open'}`,
+          ok: (_b, by) => got.data === 'hello benign\n' && !got.closed && by.includes('payload:demo-leak'),
+          note: (n) =>
+            `payload:demo-leak ×${n('payload:demo-leak')}: the outbound segment with the pattern, then each retransmission of it (the rule drops silently, so the connection stays open). ` +
+            `rule:app ×${n('rule:app')}: the client's SYN. flow:established ×${n('flow:established')}: the other segments of the flow, inspected on the way out because the rule watches what port ${APP_PORT} sends.`,
+        };
+      } finally {
+        app.kill();
+      }
+    }),
+  );
   return results;
 }
 
@@ -209,7 +245,7 @@ export function formatTable(rows: SceneResult[]): string {
     ...field('expected', r.expected),
     ...(r.note ? field('counts', r.note) : []),
   ]);
-  const legend = wrap('decided by: the packets the agent judged, per deciding rule or detector. A banned source\'s packets are dropped by the kernel and never reach the agent.', WIDTH);
+  const legend = wrap('decided by: the packets the agent judged, and the refused ones the kernel showed it, per deciding rule or detector. A banned source\'s packets are dropped by the kernel and never reach the agent.', WIDTH);
   return [table, '', ...legend, ...details].join('\n');
 }
 

@@ -27,6 +27,69 @@ s.on('connect', async () => {
 });
 `;
 
+/** An application that writes to each client: its chunks, each its own segment, 150 ms apart; it reports how each socket ended. */
+const CHATTY = `
+const net = require('node:net');
+const [port, ...chunks] = process.argv.slice(1);
+net.createServer((s) => {
+  s.setNoDelay(true);
+  let i = 0;
+  const next = () => { if (i < chunks.length && !s.destroyed) { s.write(chunks[i++]); setTimeout(next, 150); } };
+  s.on('error', (e) => process.stdout.write('APP ' + (e.code || e.message) + '\\n'));
+  s.on('close', () => process.stdout.write('APP closed\\n'));
+  next();
+}).listen({ port: Number(port), host: '::', ipv6Only: false }, () => process.stdout.write('APP listening\\n'));
+setTimeout(() => process.exit(0), Number(process.env.VPSFW_SERVICE_TTL_MS || 600000));
+`;
+
+/** Connects, reads for a while, reports what arrived and how the socket ended. */
+const READER = `
+const net = require('node:net');
+const [host, port, ms] = process.argv.slice(1);
+const out = { data: '', error: null, closed: false };
+const s = net.connect({ host, port: Number(port) });
+s.on('data', (d) => (out.data += d));
+s.on('error', (e) => (out.error = e.code || e.message));
+s.on('close', () => (out.closed = true));
+setTimeout(() => { process.stdout.write(JSON.stringify(out)); process.exit(0); }, Number(ms));
+`;
+
+export interface ChattyApp {
+  /** What the application said of its sockets: "APP ECONNRESET", "APP closed". */
+  readonly lines: string[];
+  /** Resolves once it listens (rejects if it exits first). */
+  readonly ready: Promise<void>;
+  kill(): void;
+}
+
+/** Starts an application on `port` in a namespace that writes `chunks` to every client that connects. */
+export function startChattyApp(lab: Lab, ns: string, port: number, chunks: string[]): ChattyApp {
+  const child = lab.spawn(ns, process.execPath, ['-e', CHATTY, String(port), ...chunks], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const lines: string[] = [];
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      for (const l of String(d).split('\n').filter(Boolean)) {
+        if (l === 'APP listening') resolve();
+        else lines.push(l);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the application on port ${port} exited (${code}) before it listened`)));
+  });
+  return { lines, ready, kill: () => child.kill() };
+}
+
+export interface ReadResult {
+  data: string;
+  error: string | null;
+  closed: boolean;
+}
+
+/** Connects from `ns` and reads what the other end sends for `ms`. */
+export async function readFrom(lab: Lab, ns: string, host: string, port: number, ms: number): Promise<ReadResult> {
+  const r = await lab.exec(ns, process.execPath, ['-e', READER, host, String(port), String(ms)], { timeoutMs: ms + 10_000 });
+  return JSON.parse(r.stdout) as ReadResult;
+}
+
 export interface ProbeResult {
   connected: boolean;
   replies: number;

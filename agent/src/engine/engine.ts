@@ -5,7 +5,8 @@
 // kernel refused and showed us (NFLOG) are only observed: the flood and scan detectors count
 // them, and may ban their source, but no verdict goes back.
 import type { Direction, Policy } from '../policy/schema.js';
-import type { Packet } from '../packet/types.js';
+import { SRC_OFFSET, type Packet } from '../packet/types.js';
+import { CidrSet } from './cidr.js';
 import { IcmpDetector, isEchoRequest, PortScanDetector, SynFloodDetector, type SourceTracker } from './detectors.js';
 import { PayloadMatcher } from './dpi/matcher.js';
 import type { InterfaceNames } from './match.js';
@@ -38,6 +39,8 @@ export interface EngineStats {
 }
 
 const ESTABLISHED: Verdict = { action: 'accept', by: { kind: 'flow', name: 'established' }, reason: 'part of an accepted flow' };
+/** The kernel drops denied networks before anything is judged; in audit mode it shows them to the agent instead. */
+const DENIED: Verdict = { action: 'drop', by: { kind: 'deny', name: 'denyNetworks' }, reason: 'source in a denied network' };
 
 class Pipeline {
   readonly rules: StaticRules;
@@ -48,11 +51,13 @@ class Pipeline {
   readonly payload: PayloadMatcher;
   readonly malformed: Verdict['action'];
   readonly trackers: SourceTracker[];
+  readonly denied: CidrSet;
 
   /** `previous`: the last policy's pipeline, whose tables are taken over where the sizes allow. */
   constructor(policy: Policy, interfaceName: InterfaceNames, previous?: Pipeline) {
     const { sources, flows, flowIdle } = policy.limits;
     this.rules = new StaticRules(policy, interfaceName);
+    this.denied = new CidrSet(policy.denyNetworks);
     this.rateLimits = new RateLimits(policy, sources, previous?.rateLimits);
     this.syn = new SynFloodDetector(policy.detectors.synFlood, sources, previous?.syn);
     this.icmp = new IcmpDetector(policy.detectors, sources, previous?.icmp);
@@ -106,7 +111,7 @@ export class Engine {
   observe(p: Packet, ctx: Omit<JudgeContext, 'established'>): Verdict {
     const x = this.#p;
     const now = this.#clock.now();
-    const base = x.rules.judge(p, ctx.direction, ctx.ifindex);
+    const base = ctx.direction === 'inbound' && x.denied.matches(p.buf, SRC_OFFSET[p.family], p.family) ? DENIED : x.rules.judge(p, ctx.direction, ctx.ifindex);
     const v = ctx.direction === 'inbound' ? (x.syn.check(p, now) ?? x.icmp.check(p, now) ?? x.scan.check(p, now) ?? base) : base;
     this.#observed.set(v, (this.#observed.get(v) ?? 0) + 1);
     return v;

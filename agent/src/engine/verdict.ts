@@ -11,6 +11,7 @@ export type DecidedBy =
   | { readonly kind: 'detector'; readonly name: 'synFlood' | 'synFloodTotal' | 'icmpFlood' | 'oversizedIcmp' | 'portScan' }
   | { readonly kind: 'payload'; readonly name: string }
   | { readonly kind: 'malformed'; readonly name: string }
+  | { readonly kind: 'deny'; readonly name: 'denyNetworks' }
   | { readonly kind: 'flow'; readonly name: 'established' | 'out-of-order' | 'inspected' };
 
 export interface Verdict {

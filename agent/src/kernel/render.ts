@@ -151,8 +151,9 @@ function judged(p: Policy, direction: Direction, family: Family): string[] {
   return lines;
 }
 
-/** What the detectors must see of the traffic the static rules refuse (inbound). */
+/** What the detectors must see of the traffic the static rules refuse (inbound); in audit mode, all of it (each is a would-drop). */
 function observed(p: Policy, family: Family): string[] {
+  if (p.mode === 'audit') return [''];
   const d = p.detectors;
   const lines: string[] = [];
   // New TCP here is a SYN: the rest was dropped before the rules.
@@ -162,17 +163,20 @@ function observed(p: Policy, family: Family): string[] {
   return lines;
 }
 
-function targetOf(action: Rule['action'], direction: Direction): string {
+function targetOf(action: Rule['action'], direction: Direction, audit: boolean): string {
   if (direction === 'inbound') return action === 'accept' ? `-g ${CHAINS.judge}` : action === 'drop' ? `-g ${CHAINS.refuseDrop}` : `-g ${CHAINS.refuseReject}`;
+  // In audit mode an outbound refusal is shown to the agent (a would-drop) and goes on.
+  if (audit && action !== 'accept') return `-g ${CHAINS.refuseDrop}`;
   return action === 'accept' ? `-g ${CHAINS.outJudge}` : action === 'drop' ? '-j DROP' : `-g ${CHAINS.outReject}`;
 }
 
 /** The static rules of one direction in policy order, then the default: the kernel decides them. */
 function staticRules(policy: Policy, direction: Direction, family: Family, chain: string): string[] {
+  const audit = policy.mode === 'audit';
   const lines = policy.rules
     .filter((r) => r.direction === direction)
-    .flatMap((r) => entryMatches(r, family).map((m) => `-A ${chain} ${join(m, comment(`rule ${r.name}`), targetOf(r.action, direction))}`));
-  lines.push(`-A ${chain} ${comment(`default ${direction}`)} ${targetOf(policy.defaults[direction], direction)}`);
+    .flatMap((r) => entryMatches(r, family).map((m) => `-A ${chain} ${join(m, comment(`rule ${r.name}`), targetOf(r.action, direction, audit))}`));
+  lines.push(`-A ${chain} ${comment(`default ${direction}`)} ${targetOf(policy.defaults[direction], direction, audit)}`);
   return lines;
 }
 
@@ -184,7 +188,15 @@ function perSourceBound(policy: Policy, family: Family, what: 'q' | 'o', action:
   return `-m hashlimit --hashlimit-${what === 'q' ? 'above' : 'upto'} ${rate}/sec --hashlimit-burst ${burst} --hashlimit-mode srcip --hashlimit-name ${hashlimitName(what, family, rate, burst)} ${action}`;
 }
 
+/**
+ * In audit mode nothing is enforced: raw drops nothing (no ban reaches the kernel, and a denied
+ * network is judged in mangle as a would-drop), the refusal chains show every packet to the agent
+ * and let it go on, the per-source bound and the invalid-state drops are left out, and the
+ * agent's verdicts are all accepts. Everything else is rendered as in enforce mode, so the agent
+ * sees exactly what it would judge.
+ */
 export function renderFamily(policy: Policy, family: Family): string {
+  const audit = policy.mode === 'audit';
   const sets = setNames(family);
   const queue = `-j NFQUEUE --queue-num ${policy.queue.num}${policy.queue.failMode === 'open' ? ' --queue-bypass' : ''}`;
   const allows = policy.bans.allowlist.some((c) => c.family === family && beyondLoopback(c));
@@ -202,10 +214,15 @@ export function renderFamily(policy: Policy, family: Family): string {
     `-A ${CHAINS.raw} -i lo -j RETURN`,
     ...(family === 6 ? ND_TYPES.map((t) => `-A ${CHAINS.raw} -p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j RETURN`) : []),
     // Before connection tracking: a banned source's flood creates no conntrack entry, and cuts its open flows too.
-    `-A ${CHAINS.raw} -m set --match-set ${sets.ban} src${notAllowed} ${comment('banned')} -j DROP`,
-    `-A ${CHAINS.raw} -m set --match-set ${sets.banNet} src${notAllowed} ${comment('banned network')} -j DROP`,
-    ...(denies ? [`-A ${CHAINS.raw} -m set --match-set ${sets.deny} src${notAllowed} ${comment('denied network')} -j DROP`] : []),
+    ...(audit
+      ? []
+      : [
+          `-A ${CHAINS.raw} -m set --match-set ${sets.ban} src${notAllowed} ${comment('banned')} -j DROP`,
+          `-A ${CHAINS.raw} -m set --match-set ${sets.banNet} src${notAllowed} ${comment('banned network')} -j DROP`,
+          ...(denies ? [`-A ${CHAINS.raw} -m set --match-set ${sets.deny} src${notAllowed} ${comment('denied network')} -j DROP`] : []),
+        ]),
   ];
+  const enforced = (line: string) => (audit ? [] : [line]);
 
   const observe = observed(policy, family);
   const mangle = [
@@ -221,21 +238,22 @@ export function renderFamily(policy: Policy, family: Family): string {
     `-A ${input} -m conntrack --ctstate RELATED,ESTABLISHED ${comment('fast path')} -g ${established}`,
     ...(allows ? [`-A ${input} -m set --match-set ${sets.allow} src ${comment('allowlist')} -j RETURN`] : []),
     ...(family === 6 ? NDP_TYPES.map((t) => `-A ${input} -p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j RETURN`) : []),
-    `-A ${input} -m conntrack --ctstate INVALID ${comment('invalid')} -j DROP`,
-    `-A ${input} -p tcp ! --syn -m conntrack --ctstate NEW ${comment('new TCP must start with SYN')} -j DROP`,
+    ...enforced(`-A ${input} -m conntrack --ctstate INVALID ${comment('invalid')} -j DROP`),
+    ...enforced(`-A ${input} -p tcp ! --syn -m conntrack --ctstate NEW ${comment('new TCP must start with SYN')} -j DROP`),
     // IPv4's martian filter drops unspecified, multicast and broadcast sources before INPUT; IPv6
     // lets `::` through (neighbour discovery, returned above, needs it), so nothing else from it is judged or banned.
-    ...(family === 6 ? [`-A ${input} -s ::/128 ${comment('unspecified source')} -j DROP`] : []),
+    ...(family === 6 ? (audit ? [`-A ${input} -s ::/128 -j RETURN`] : [`-A ${input} -s ::/128 ${comment('unspecified source')} -j DROP`]) : []),
+    ...(audit && denies ? [`-A ${input} -m set --match-set ${sets.deny} src${notAllowed} ${comment('denied network')} -g ${refuseDrop}`] : []),
     ...staticRules(policy, 'inbound', family, input),
 
     ...judged(policy, 'inbound', family).map((m) => `-A ${judge} ${m} -g ${CHAINS.queue}`),
-    `-A ${CHAINS.queue} ${perSourceBound(policy, family, 'q', `${comment('one source cannot fill the queue')} -j DROP`)}`,
+    ...enforced(`-A ${CHAINS.queue} ${perSourceBound(policy, family, 'q', `${comment('one source cannot fill the queue')} -j DROP`)}`),
     `-A ${CHAINS.queue} ${comment('judged by the agent')} ${queue}`,
 
-    ...observe.map((m) => `-A ${CHAINS.observe} ${m} ${perSourceBound(policy, family, 'o', `${comment('shown to the detectors')} -j NFLOG --nflog-group ${policy.queue.logGroup} --nflog-size ${OBSERVED_BYTES}`)}`),
+    ...observe.map((m) => `-A ${CHAINS.observe} ${join(m, perSourceBound(policy, family, 'o', `${comment('shown to the detectors')} -j NFLOG --nflog-group ${policy.queue.logGroup} --nflog-size ${OBSERVED_BYTES}`))}`),
     ...(observe.length > 0 ? [`-A ${refuseDrop} -j ${CHAINS.observe}`, `-A ${refuseReject} -j ${CHAINS.observe}`] : []),
-    `-A ${refuseDrop} -j DROP`,
-    `-A ${refuseReject} ${setMark(REJECT_MARK)}`,
+    ...enforced(`-A ${refuseDrop} -j DROP`),
+    ...enforced(`-A ${refuseReject} ${setMark(REJECT_MARK)}`),
 
     `-A ${pass} ${setMark(0)}`,
     `-A ${doneIn} -j CONNMARK --set-xmark ${hex(CONNMARK_DONE_IN)}/${hex(CONNMARK_DONE_IN)}`,
@@ -259,7 +277,7 @@ export function renderFamily(policy: Policy, family: Family): string {
       `-A ${output} -m conntrack ! --ctstate NEW -j RETURN`,
       ...staticRules(policy, 'outbound', family, output),
       ...judged(policy, 'outbound', family).map((m) => `-A ${outJudge} ${m} ${queue}`),
-      `-A ${outReject} ${setMark(REJECT_MARK)}`,
+      ...enforced(`-A ${outReject} ${setMark(REJECT_MARK)}`),
       `-A ${doneOut} -j CONNMARK --set-xmark ${hex(CONNMARK_DONE_OUT)}/${hex(CONNMARK_DONE_OUT)}`,
       `-A ${doneOut} ${setMark(0)}`,
       ...payloadQueueing(outEstablished, outboundPayload, family, CONNMARK_DONE_OUT, '', queue),
@@ -272,7 +290,7 @@ export function renderFamily(policy: Policy, family: Family): string {
   ];
 
   return [
-    `# vpsfw: IPv${family}, queue ${policy.queue.num}, fail-${policy.queue.failMode}`,
+    `# vpsfw: IPv${family}, queue ${policy.queue.num}, fail-${policy.queue.failMode}${audit ? ', AUDIT: nothing enforced' : ''}`,
     ...table('raw', raw),
     ...table('mangle', mangle),
     ...table('filter', filter),

@@ -13,6 +13,7 @@ type JsonSchema = {
   properties?: Record<string, JsonSchema>;
   items?: JsonSchema;
   anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
   required?: string[];
   minimum?: number;
   maximum?: number;
@@ -26,7 +27,7 @@ export function policyJsonSchema(): JsonSchema {
 function typeOf(s: JsonSchema): string {
   if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
   if (s.enum) return s.enum.map((e) => `\`${JSON.stringify(e)}\``).join(' \\| ');
-  if (s.anyOf) return s.anyOf.map(typeOf).join(' \\| ');
+  if (s.anyOf ?? s.oneOf) return (s.anyOf ?? s.oneOf)!.map(typeOf).join(' \\| ');
   if (s.type === 'array') return `array of ${s.items ? typeOf(s.items) : 'any'}`;
   if (s.type === 'integer' || s.type === 'number') {
     const lo = s.minimum !== undefined && Math.abs(s.minimum) < Number.MAX_SAFE_INTEGER ? s.minimum : undefined;
@@ -44,6 +45,13 @@ function rows(s: JsonSchema, path: string, required: boolean, out: string[]): vo
   if (obj?.properties) {
     const prefix = path === '' ? '' : s.items ? `${path}[]` : path;
     for (const [k, v] of Object.entries(obj.properties)) rows(v, prefix ? `${prefix}.${k}` : k, obj.required?.includes(k) ?? false, out);
+  }
+  // A discriminated union (log sources): each kind's fields under its tag.
+  const kinds = s.oneOf ?? s.items?.oneOf;
+  for (const alt of kinds ?? []) {
+    const tag = Object.entries(alt.properties ?? {}).find(([, v]) => v.const !== undefined);
+    const prefix = `${path}${s.items ? '[]' : ''}${tag ? ` (${tag[0]} ${JSON.stringify(tag[1].const)})` : ''}`;
+    for (const [k, v] of Object.entries(alt.properties ?? {})) if (v !== tag?.[1]) rows(v, `${prefix}.${k}`, alt.required?.includes(k) ?? false, out);
   }
   if (s.anyOf && !s.anyOf.every((a) => !a.properties)) {
     for (const alt of s.anyOf) if (alt.properties) for (const [k, v] of Object.entries(alt.properties)) rows(v, `${path}.${k}`, alt.required?.includes(k) ?? false, out);

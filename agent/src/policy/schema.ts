@@ -126,7 +126,13 @@ export const Pattern = z
     z.strictObject({ text: z.string().min(1).max(1024) }),
     z.strictObject({ hex: z.string().regex(/^([0-9a-fA-F]{2}\s*)+$/, 'expected hex bytes such as "de ad be ef"').max(2048) }),
     z
-      .strictObject({ regex: z.string().min(1).max(1024), flags: z.string().default('') })
+      .strictObject({
+        regex: z.string().min(1).max(1024).describe('A JavaScript regular expression over the payload bytes read as latin1 (one character per byte), run on V8\'s linear-time engine; back-references and lookbehind are refused.'),
+        flags: z
+          .string()
+          .default('')
+          .describe('Only `m` (`^` and `$` also at line breaks) and `s` (`.` matches a line break). There is no `i` on the linear-time engine: write `[Gg][Ee][Tt]`; `g`, `y`, `u`, `d` and `v` change nothing for a search and are refused.'),
+      })
       .superRefine((p, ctx) => {
         try {
           compileLinear(p.regex, p.flags);
@@ -179,6 +185,37 @@ export const Detectors = z.strictObject({
   }, '1h').prefault({}),
 });
 
+const SourceName = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').describe('Names the source: the decider of its bans ("log:<name>") and its position in the state directory.');
+const LogFile = z.string().min(1).refine((f) => f.startsWith('/'), 'expected an absolute path').describe('A file followed across rotation (rename or copytruncate) and restarts; read from its end the first time.');
+
+export const SshdSource = z
+  .strictObject({
+    name: SourceName,
+    kind: z.literal('sshd'),
+    file: LogFile.optional(),
+    journal: z.string().min(1).max(256).regex(/^[A-Za-z0-9@_.:*\\-]+$/, 'expected a systemd unit name (or a glob of them) such as "ssh.service"').optional().describe('A systemd unit whose journal is followed (`journalctl --follow --unit`), e.g. "ssh.service" (Debian, Ubuntu) or "sshd.service" (NixOS); a glob of units too. Give `file` or `journal`, not both.'),
+    maxRetry: z.number().int().min(1).max(1000).default(5).describe('Failures from one source within `findTime` that ban it.'),
+    findTime: Duration.prefault('10m').describe('The window `maxRetry` failures must fall in (the agent\'s clock, as lines arrive).'),
+    ban: Duration.prefault('1h').describe('Ban length (escalated for repeat offenders like every ban).'),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.file === undefined) === (s.journal === undefined)) ctx.addIssue({ code: 'custom', path: ['file'], message: 'give exactly one of file and journal', input: { file: s.file, journal: s.journal } });
+  })
+  .describe("OpenSSH's authentication failures (failed password, invalid user, too many attempts, pre-auth disconnects), IPv4 and IPv6; a successful login forgives its source.");
+
+export const SuricataEveSource = z
+  .strictObject({
+    name: SourceName,
+    kind: z.literal('suricata-eve'),
+    file: LogFile,
+    minSeverity: z.number().int().min(1).max(255).default(2).describe('Alerts of this severity or a more severe one (a smaller number: 1 is the highest) ban their src_ip.'),
+    ban: Duration.prefault('1h').describe('Ban length (escalated for repeat offenders like every ban).'),
+    signatures: z.record(z.string().regex(/^\d+$/, 'expected a signature id'), BanFor).prefault({}).describe('Per signature id: its own ban length, or false to never ban for it (whatever its severity).'),
+  })
+  .describe("Suricata's eve.json: each `event_type: \"alert\"` record at or above `minSeverity` bans its `src_ip`.");
+
+export const LogSource = z.discriminatedUnion('kind', [SshdSource, SuricataEveSource]);
+
 export const Bans = z.strictObject({
   duration: Duration.prefault('1h').describe('Ban length when a detector or `vpsfw ban` gives none.'),
   escalation: z
@@ -218,6 +255,10 @@ export const Policy = z
         malformed: z.enum(['drop', 'accept']).default('drop').describe('Verdict for packets that cannot be decoded.'),
       })
       .prefault({}),
+    mode: z
+      .enum(['enforce', 'audit'])
+      .default('enforce')
+      .describe('audit: judge everything as usual and enforce nothing (every packet goes on, no ban reaches the kernel); each decision is logged as would-drop, would-reject or would-ban. Switching is a reload.'),
     denyNetworks: z.array(CidrSpec).prefault([]).describe('Dropped in the kernel before connection tracking (raw table), unless allowlisted.'),
     trustedInterfaces: z.array(InterfaceName).default([]).describe('Traffic on these interfaces is never judged by vpsfw (bans and denied networks still apply); the host firewall still sees it.'),
     rules: z.array(Rule).default([]),
@@ -225,6 +266,7 @@ export const Policy = z
     detectors: Detectors.prefault({}),
     payloadRules: z.array(PayloadRule).default([]),
     bans: Bans.prefault({}),
+    logSources: z.array(LogSource).default([]).describe('Logs of other programs that ban the sources they accuse (docs/logsources.md).'),
     limits: z
       .strictObject({
         sources: z.number().int().min(16).max(10_000_000).default(100_000).describe('Sources of each family each per-source table (every rate limit, the flood and scan detectors) remembers; beyond it the least recently seen is forgotten.'),
@@ -250,6 +292,11 @@ export const Policy = z
       if (seen.has(name)) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: 'duplicate rule name', input: name });
       seen.add(name);
     }
+    const sources = new Set<string>();
+    p.logSources.forEach((s, i) => {
+      if (sources.has(s.name)) ctx.addIssue({ code: 'custom', path: ['logSources', i, 'name'], message: 'duplicate log source name', input: s.name });
+      sources.add(s.name);
+    });
   });
 
 export type PolicyInput = z.input<typeof Policy>;
@@ -261,3 +308,6 @@ export type Pattern = z.output<typeof Pattern>;
 export type Action = z.output<typeof Action>;
 export type Protocol = z.output<typeof Protocol>;
 export type Direction = z.output<typeof Direction>;
+export type LogSource = z.output<typeof LogSource>;
+export type SshdSource = z.output<typeof SshdSource>;
+export type SuricataEveSource = z.output<typeof SuricataEveSource>;

@@ -1,6 +1,6 @@
 // What the kernel says of a queue: its line in nfnetlink_queue, whose queue_dropped and
 // user_dropped columns count the packets that never reached us (queue full, socket overrun).
-// Read under /proc/self/net: systemd's ProcSubset=pid hides /proc/net, not the process's own view.
+// Read under /proc/self/net: the network namespace of the agent itself, whatever /proc/net shows.
 import { readFileSync } from 'node:fs';
 import type { KernelQueueStats } from './types.js';
 

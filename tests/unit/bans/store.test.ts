@@ -85,6 +85,22 @@ t.test('escalation: each repeat within memory doubles, capped at max; forgotten 
   t.equal(r.kind === 'banned' && r.entry.offense, 1, 'first offense again after the memory');
 });
 
+t.test('preview: what a ban would be (refusals and escalation included), with nothing recorded or written', async (t) => {
+  const f = fixture();
+  const first = f.ban('192.0.2.2');
+  f.tick((first.kind === 'banned' ? first.entry.until - first.entry.since : 0) + 1);
+  const calls = f.calls.length;
+  const p = f.store.preview({ target: '192.0.2.2', durationMs: null, reason: 'x', by: 'detector:synFlood', origin: 'agent' });
+  t.match(p, { kind: 'banned', entry: { address: '192.0.2.2', offense: 2, by: 'detector:synFlood' } }, 'escalated as a ban would be');
+  t.equal(p.kind === 'banned' && p.entry.until - p.entry.since, 2 * H);
+  t.match(f.store.preview({ target: '192.0.2.77', durationMs: null, reason: 'x', by: 'd', origin: 'agent' }), { kind: 'banned', entry: { offense: 1 } });
+  t.equal(f.calls.length, calls, 'no kernel write');
+  t.notOk(f.has('192.0.2.77'), 'not recorded');
+  t.equal(f.store.count(), 0);
+  t.match(f.store.preview({ target: '::', durationMs: null, reason: 'x', by: 'd', origin: 'agent' }), { kind: 'refused' });
+  t.match(f.store.preview({ target: '127.0.0.1', durationMs: null, reason: 'x', by: 'd', origin: 'agent' }), { kind: 'allowlisted' });
+});
+
 t.test('a detector duration is escalated from its own base', async (t) => {
   const f = fixture();
   const a = f.ban('192.0.2.3', { durationMs: 600_000 });

@@ -205,3 +205,9 @@ t.test('a reload takes over the per-source tables: a flooding source gets no fre
   t.equal(e.judge(tcp(), IN).by.name, 'web', 'new table sizes start afresh');
   t.equal(e.stats().decidedBy['rule:web'], 3, 'counts survive the reloads: two before, one after');
 });
+
+t.test('observe: a denied network shown by the kernel (audit mode) is named as such', async (t) => {
+  const { e } = engine({ ...WEB, denyNetworks: ['198.51.100.0/24'], detectors: { portScan: { enabled: false } } });
+  t.same(e.observe(tcp({ src: '198.51.100.9', dstPort: 80 }), { direction: 'inbound', ifindex: 2 }).by, { kind: 'deny', name: 'denyNetworks' });
+  t.same(e.observe(tcp({ dstPort: 9999 }), { direction: 'inbound', ifindex: 2 }).by, { kind: 'default', name: 'inbound' }, 'other sources: the rules');
+});

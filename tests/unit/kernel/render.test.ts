@@ -285,3 +285,18 @@ t.test('multiport lists hold at most 15 slots, a range counting two', async (t) 
   t.same(multiportLists(ports).map((l) => l.split(',').length), [15, 1]);
   t.same(multiportLists([{ from: 1, to: 2 }, ...ports.slice(0, 14)]), ['1:2,' + ports.slice(0, 13).map((p) => p.from).join(','), '1013']);
 });
+
+t.test('audit mode: the same judging, nothing enforced', async (t) => {
+  const audit = renderKernel(policyOf({ ...everything, mode: 'audit' }));
+  const enforce = renderKernel(policyOf(everything));
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    t.notMatch(audit[family], /-j DROP\b/, `${family}: nothing dropped`);
+    t.notMatch(audit[family], /--set-xmark 0x1000000\//, `${family}: nothing marked for rejection (VPSFW-REJECT is left with nothing to do)`);
+    t.same(chainRules(audit[family], 'VPSFW-JUDGE'), chainRules(enforce[family], 'VPSFW-JUDGE'), `${family}: the agent is shown what it would judge`);
+    t.match(chainRules(audit[family], 'VPSFW-OBSERVE'), [/^-A VPSFW-OBSERVE -m hashlimit .*-j NFLOG/], `${family}: every refused packet is shown (a would-drop)`);
+    t.equal(chainRules(audit[family], 'VPSFW-OBSERVE').length, 1);
+    t.match(chainRules(audit[family], 'VPSFW-INPUT').find((l) => l.includes('denied network')), /-g VPSFW-REFUSE-DROP$/, `${family}: a denied network is a would-drop, judged in mangle`);
+    t.match(audit[family], /AUDIT: nothing enforced/);
+  }
+  t.match(chainRules(audit.ipv4, 'VPSFW-OUTPUT').find((l) => l.includes('rule smtp-out')), /-g VPSFW-REFUSE-DROP$/, 'an outbound refusal is shown too');
+});

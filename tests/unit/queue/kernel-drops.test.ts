@@ -27,5 +27,5 @@ t.test('readQueueStats: reads the file given, null when it is missing', async (t
   writeFileSync(path, TABLE);
   t.same(readQueueStats(0, path), { inQueue: 3, queueDropped: 17, userDropped: 5, idSequence: 1000 });
   t.equal(readQueueStats(0, join(dir, 'missing')), null);
-  t.equal(QUEUE_TABLE, '/proc/self/net/netfilter/nfnetlink_queue', "the process's own view, visible under ProcSubset=pid");
+  t.equal(QUEUE_TABLE, '/proc/self/net/netfilter/nfnetlink_queue', "the process's own view (its network namespace's)");
 });
