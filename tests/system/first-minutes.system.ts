@@ -29,6 +29,10 @@ t.test('the README\'s two commands in a fresh minimal Debian 12 root', async (t)
   t.teardown(() => ws.destroy());
   await ws.copyIn([plainCheckout(t)], '/root');
   await trustHostCertificates(ws);
+  // Debian's way to keep packages from starting their daemons in a chroot (setup.sh installs
+  // openssh-server and fail2ban): here they would listen in the host's network namespace.
+  await ws.writeFile('/usr/sbin/policy-rc.d', '#!/bin/sh\nexit 101\n');
+  t.equal((await ws.chroot('chmod', ['755', '/usr/sbin/policy-rc.d'])).code, 0, 'no daemon starts in the chroot');
 
   const bare = await ws.chroot('sh', ['-c', 'command -v sysctl node npm; true']);
   t.equal(bare.stdout.trim(), '', 'a bare root: no sysctl, no node, no npm');
