@@ -341,6 +341,68 @@ t.test('the Ubuntu installer, and the service it installs under systemd', async 
     await c.exec('vpsfw', ['unban', '192.0.2.99']);
   });
 
+  // Issue 11 under real systemd: kernel protection outlives the agent process. A banned source
+  // floods UDP at an open port the whole time; not one datagram may reach the listener, whatever
+  // happens to the agent. Fail-closed, no new connection is admitted while no agent judges.
+  for (const failMode of ['open', 'closed'] as const) {
+    await t.test(`fail-${failMode}: restart, kill -9 and an upgrade under a banned flood let nothing through`, async (t) => {
+      const before = await c.readFile(POLICY);
+      const doc = JSON.parse(before) as { rules: unknown[]; queue?: object };
+      await c.writeFile(POLICY, JSON.stringify({ ...doc, queue: { failMode }, rules: [...doc.rules, { name: 'udp-5353', action: 'accept', protocol: 'udp', localPorts: [5353] }] }, null, 2) + '\n');
+      // The fail mode is a restart's to change (the queue's kernel flag): restart both units' view.
+      t.equal((await c.status('systemctl', ['reload', 'vpsfw-rules'])).code, 0, 'vpsfw-rules reloaded');
+      t.equal((await c.status('systemctl', ['restart', 'vpsfw'])).code, 0, 'vpsfw restarted on the new policy');
+      await waitFor('the agent on the new policy', 30_000, async () => (await h.vpsfw('status', '--json')).stdout.includes(`"failMode": "${failMode}"`));
+      const st = JSON.parse((await c.exec('vpsfw', ['status', '--json'])).stdout) as { queue: { kernel: { inQueue: number } | null } };
+      t.not(st.queue.kernel, null, "the kernel's queue counters are read under the hardened unit (/proc/self/net/netfilter/nfnetlink_queue)");
+
+      const counter = `count-${failMode}`;
+      const file = `/tmp/udp-${failMode}`;
+      await c.exec('systemd-run', [`--unit=${counter}`, 'sh', '-c', `exec nc -lku 5353 > ${file}`]);
+      await new Promise((r) => setTimeout(r, 500));
+      const size = async () => Number((await c.exec('stat', ['-c', '%s', file])).stdout.trim());
+      const hping = (count: number, intervalUs: number) =>
+        c.client.status('hping3', ['-q', '--udp', '-s', '4000', '-k', '-p', '5353', '-d', '1', '-a', c.client.alt4, '-i', `u${intervalUs}`, '-c', String(count), c.client.server4], { timeoutMs: 60_000 });
+      await hping(3, 10_000);
+      await waitFor('the control datagrams', 10_000, async () => (await size()) >= 3);
+      t.pass('before the ban, the source\'s datagrams reach the listener (the method can see a leak)');
+      t.equal((await h.vpsfw('ban', c.client.alt4, '--for', '1h')).code, 0, 'banned');
+      const atBan = await size();
+
+      // About 24 s of flood, bounded by count, across a restart, a kill and an upgrade.
+      const flood = hping(12_000, 2_000);
+      const rules = await h.rulesLife();
+      let seen = (await h.events()).length;
+      t.equal((await c.status('systemctl', ['restart', 'vpsfw'])).code, 0, 'systemctl restart');
+      await h.waitEvent('the start after the restart', (e) => e.event === 'start', seen);
+      seen = (await h.events()).length;
+      await c.exec('kill', ['-9', String(await h.mainPid())]);
+      // Within a second: systemd restarts the agent after 1 s (RestartSec), and a SYN retransmitted
+      // once it is back would be judged, not let in unjudged.
+      const gap = (await c.client.status('nc', ['-z', '-w', '1', c.client.server4, '8080'], { timeoutMs: 10_000 })).code === 0;
+      if (failMode === 'open') t.equal(gap, true, 'fail-open: with the agent dead, what the policy accepts goes on');
+      else t.equal(gap, false, 'fail-closed: with the agent dead, no new connection is admitted');
+      t.equal(await h.reach(7070), false, 'and a closed port stays closed (the kernel decides it)');
+      await h.waitEvent('the start after the kill', (e) => e.event === 'start', seen);
+      seen = (await h.events()).length;
+      await c.exec('sh', ['-c', `echo '<!-- upgraded under a flood, fail-${failMode} -->' >> ${CHECKOUT}/docs/ubuntu.md`]);
+      const up = await h.install();
+      t.equal(up.code, 0, 'the upgrade installs', { stdout: up.stdout.slice(-2000), stderr: up.stderr.slice(-2000) });
+      await h.waitEvent('the start after the upgrade', (e) => e.event === 'start', seen);
+      await flood;
+      await new Promise((r) => setTimeout(r, 500));
+      t.equal(await size(), atBan, 'not one datagram of the banned flood arrived, at any moment');
+      t.equal(await h.rulesLife(), rules, 'the rules unit never stopped');
+      t.equal(await h.reach(8080), true, 'judging again');
+
+      await c.status('systemctl', ['stop', counter]);
+      await h.vpsfw('unban', c.client.alt4);
+      await c.writeFile(POLICY, before);
+      await c.status('systemctl', ['reload', 'vpsfw-rules']);
+      t.equal((await c.status('systemctl', ['restart', 'vpsfw'])).code, 0, 'back to the policy before');
+    });
+  }
+
   await t.test('the installer run again changes nothing', async (t) => {
     const footprint = await h.footprint();
     const pid = await h.mainPid();
