@@ -24,7 +24,9 @@ t.test('reloads do not grow the agent: at the sizing point (100,000 bans), 100 r
   t.equal((await agentStatus(agent)).bans.active, 100_000, 'the bans restored');
   const settle = async () => {
     await new Promise((r) => setTimeout(r, 1500));
-    return (await agentStatus(agent)).memory.rss;
+    const m = (await agentStatus(agent)).memory;
+    t.comment(Object.entries(m).map(([k, v]) => `${k} ${(v / 1048576).toFixed(1)} MiB`).join(', '));
+    return m.rss;
   };
   // A first reload allocates what every reload needs once; the baseline is after it.
   await agent.cli(['reload']);

@@ -14,10 +14,10 @@ function unitFor(t: { teardown(f: () => void): void }, policy: unknown) {
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   mkdirSync(join(root, 'etc/vpsfw'), { recursive: true });
   mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
-  mkdirSync(join(root, 'usr/bin'), { recursive: true });
-  copyFileSync(process.execPath, join(root, 'usr/bin/node'));
+  mkdirSync(join(root, 'opt/vpsfw/current/node/bin'), { recursive: true });
+  copyFileSync(process.execPath, join(root, 'opt/vpsfw/current/node/bin/node'));
   if (policy !== undefined) writeFileSync(join(root, 'etc/vpsfw/policy.json'), JSON.stringify(policy));
-  const unit = execFileSync(process.execPath, [UNIT_MJS, '--node', '/usr/bin/node', '--prefix', '/opt/vpsfw', '--policy', '/etc/vpsfw/policy.json', '--log-access', join(root, 'etc/vpsfw/policy.json')], { encoding: 'utf8' });
+  const unit = execFileSync(process.execPath, [UNIT_MJS, 'agent', '--prefix', '/opt/vpsfw', '--policy', '/etc/vpsfw/policy.json', '--log-access', join(root, 'etc/vpsfw/policy.json')], { encoding: 'utf8' });
   writeFileSync(join(root, 'etc/systemd/system/vpsfw.service'), unit);
   const security = execFileSync('systemd-analyze', ['security', '--offline=true', `--root=${root}`, 'vpsfw.service'], { encoding: 'utf8' });
   return { unit, score: Number(/Overall exposure level for vpsfw\.service: ([\d.]+)/.exec(security)?.[1]) };
@@ -37,6 +37,13 @@ t.test('a loopback listener: loopback clients only', async (t) => {
   t.match(unit, /^IPAddressDeny=any$/m);
   t.match(unit, /^IPAddressAllow=127\.0\.0\.0\/8 ::1\/128$/m);
   t.ok(score <= 2.0, `exposure ${score} ≤ 2.0`);
+});
+
+t.test('the rules unit serves no one: never an IPAddressAllow', async (t) => {
+  const root = t.testdir({ 'policy.json': JSON.stringify({ version: 1, http: { listen: '127.0.0.1:9469' } }) });
+  const rules = execFileSync(process.execPath, [UNIT_MJS, 'rules', '--prefix', '/opt/vpsfw', '--policy', '/etc/vpsfw/policy.json', '--log-access', join(root, 'policy.json')], { encoding: 'utf8' });
+  t.match(rules, /^IPAddressDeny=any$/m);
+  t.notMatch(rules, /IPAddressAllow/);
 });
 
 t.test('a listener beyond loopback: the networks the policy names', async (t) => {
