@@ -43,6 +43,7 @@ import { loadPolicyIsolated } from './policy/load-isolated.js';
 import { restartNeeded } from './policy/restart.js';
 import { NativeQueue } from './queue/native.js';
 import { NflogReader } from './queue/nflog.js';
+import { connectionKiller } from './queue/connection-killer.js';
 import { NativeRawSender, type RawSender } from './queue/raw-sender.js';
 import type { LogOptions, PacketLog, PacketQueue, QueueOptions } from './queue/types.js';
 import { VERSION } from './version.js';
@@ -142,9 +143,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     logPackets: () => current.policy.logging.packets,
     onBan,
     audit,
-    // Opened when first needed: only payload rules that kill connections use it.
-    resets: () => (resets ??= new NativeRawSender()),
-    onError: (err: unknown) => events.emit({ event: 'error', level: 'error', msg: 'cannot send the resets that kill a connection', err }),
+    // The raw sender is opened when first needed: only a kill the kernel cannot do itself uses it.
+    killer: connectionKiller(() => (resets ??= new NativeRawSender())),
+    onError: (err: unknown) => events.emit({ event: 'error', level: 'error', msg: 'cannot kill a connection', err }),
     dropSources,
   };
   const queueOpts: QueueOptions = { num: current.policy.queue.num, maxLen: current.policy.queue.maxLen, failOpen: current.policy.queue.failMode === 'open' };

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { plainCheckout, REPO } from './checkout.js';
+import { CHATTY, READER } from '../../agent/src/demo/probes.js';
 import { trustHostCertificates, workspace, type Container } from './container.js';
 import { ensureRoot } from './rootfs.js';
 
@@ -402,6 +403,32 @@ t.test('the Ubuntu installer, and the service it installs under systemd', async 
       t.equal((await c.status('systemctl', ['restart', 'vpsfw'])).code, 0, 'back to the policy before');
     });
   }
+
+  await t.test('a payload rule that kills, under the hardened unit (IPAddressDeny=any): both ends of the connection are reset', async (t) => {
+    const before = await c.readFile(POLICY);
+    const doc = JSON.parse(before) as { rules: unknown[] };
+    await c.writeFile(
+      POLICY,
+      JSON.stringify({
+        ...doc,
+        rules: [...doc.rules, { name: 'app', action: 'accept', protocol: 'tcp', localPorts: [2222] }],
+        payloadRules: [{ name: 'leak', direction: 'outbound', protocol: 'tcp', localPorts: [2222], pattern: { text: 'SECRET-LEAK' }, action: 'reject' }],
+      }),
+    );
+    t.equal((await c.status('systemctl', ['reload', 'vpsfw'])).code, 0, 'reloaded with the rule');
+    // The application, on the installed Node.js, writes its log of how each socket ended.
+    await c.exec('systemd-run', ['--unit=leaky-app', 'sh', '-c', `exec /opt/vpsfw/current/node/bin/node -e "$0" 2222 'hello benign\n' 'SECRET-LEAK token=42\n' > /tmp/app.log`, CHATTY]);
+    await waitFor('the application to listen', 20_000, async () => (await c.status('cat', ['/tmp/app.log'])).stdout.includes('APP listening'));
+    const r = await c.client.status(process.execPath, ['-e', READER, c.client.server4, '2222', '2500'], { timeoutMs: 15_000 });
+    const got = JSON.parse(r.stdout) as { data: string; error: string | null };
+    t.equal(got.data.replace(/\\n/g, '\n'), 'hello benign\n', 'the client got the benign part only');
+    t.equal(got.error, 'ECONNRESET', 'the client got a reset');
+    t.match(await c.readFile('/tmp/app.log'), /APP ECONNABORTED/, "the application's socket was killed by the kernel");
+    t.ok((await h.events()).some((e) => e.event === 'reject' && e.by === 'payload:leak'), 'logged');
+    await c.status('systemctl', ['stop', 'leaky-app']);
+    await c.writeFile(POLICY, before);
+    t.equal((await c.status('systemctl', ['reload', 'vpsfw'])).code, 0, 'back to the policy before');
+  });
 
   await t.test('the installer run again changes nothing', async (t) => {
     const footprint = await h.footprint();

@@ -9,9 +9,8 @@ import type { LogLimiter } from '../log/limiter.js';
 import type { PcapWriter } from '../log/pcap.js';
 import { decode } from '../packet/decode.js';
 import { formatMalformed, formatPacket } from '../packet/format.js';
-import { resetsFor } from '../packet/reset.js';
 import type { Packet } from '../packet/types.js';
-import type { RawSender } from '../queue/raw-sender.js';
+import type { ConnectionKiller } from '../queue/connection-killer.js';
 import type { LoggedPacket, QueuedPacket, QueueVerdict } from '../queue/types.js';
 
 export interface PacketHandlerDeps {
@@ -25,8 +24,8 @@ export interface PacketHandlerDeps {
   /** Log every judged packet (policy logging.packets). */
   logPackets: () => boolean;
   onBan: (packet: Packet, verdict: Verdict) => void;
-  /** Sends the resets that kill a connection (payload rules with action reject). */
-  resets: () => RawSender;
+  /** Kills a connection at both ends (payload rules with action reject on TCP). */
+  killer: ConnectionKiller;
   /** Audit mode: every packet goes on, each decision is logged as would-drop / would-reject. */
   audit: () => boolean;
   onError: (err: unknown) => void;
@@ -58,20 +57,15 @@ export function makePacketHandler(d: PacketHandlerDeps): (p: QueuedPacket) => Qu
     const audit = d.audit();
     if (verdict.action !== 'accept' || verdict.log || d.logPackets()) logVerdict(d, q.direction, q.payload.length, packet, verdict, audit);
     if (audit) return verdict.done ? 'done' : 'accept';
-    if (verdict.kill && packet) return kill(d, packet);
+    if (verdict.kill && packet) return kill(d, packet, q.direction);
     return verdict.done ? 'done' : verdict.action;
   };
 }
 
-/** Both ends get a reset, so neither waits on a connection that will never carry data again; the segment itself is dropped. */
-function kill(d: PacketHandlerDeps, p: Packet): QueueVerdict {
-  const r = resetsFor(p);
+/** Both ends are reset, so neither waits on a connection that will never carry data again; the segment itself is dropped. */
+function kill(d: PacketHandlerDeps, p: Packet, direction: 'inbound' | 'outbound'): QueueVerdict {
   try {
-    if (r) {
-      const sender = d.resets();
-      sender.send(r.toSender);
-      sender.send(r.toReceiver);
-    }
+    d.killer.kill(p, direction);
   } catch (err) {
     d.onError(err);
   }

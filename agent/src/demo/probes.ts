@@ -28,7 +28,7 @@ s.on('connect', async () => {
 `;
 
 /** An application that writes to each client: its chunks, each its own segment, 150 ms apart; it reports how each socket ended. */
-const CHATTY = `
+export const CHATTY = `
 const net = require('node:net');
 const [port, ...chunks] = process.argv.slice(1);
 net.createServer((s) => {
@@ -42,8 +42,8 @@ net.createServer((s) => {
 setTimeout(() => process.exit(0), Number(process.env.VPSFW_SERVICE_TTL_MS || 600000));
 `;
 
-/** Connects, reads for a while, reports what arrived and how the socket ended. */
-const READER = `
+/** Connects, reads for a while, reports what arrived and how the socket ended (JSON: data, error, closed). */
+export const READER = `
 const net = require('node:net');
 const [host, port, ms] = process.argv.slice(1);
 const out = { data: '', error: null, closed: false };

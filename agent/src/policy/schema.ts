@@ -153,7 +153,7 @@ export const PayloadRule = z
     pattern: Pattern,
     action: z
       .enum(['drop', 'reject', 'log'])
-      .describe('drop: the segment is dropped silently and so is the rest of the flow in that direction (the connection stays open; TCP retransmits into the block). reject: the connection is killed, a TCP reset to both ends (the remote peer and the local application); for UDP an ICMP port unreachable to the sender. log: accepted and logged.'),
+      .describe('drop: the segment is dropped silently and so is the rest of the flow in that direction (the connection stays open; TCP retransmits into the block). reject: the connection is killed at both ends: the kernel aborts this server\'s socket (the application\'s next read or write fails, ECONNABORTED) and sends the remote peer a reset (where the kernel cannot, the agent sends a reset to each end itself); for UDP an ICMP port unreachable to the sender. log: accepted and logged.'),
     ban: BanFor.prefault(false).describe('Ban the remote host (inbound rules only: outbound, the sender is this server).'),
     depth: z.number().int().positive().optional().describe("Inspect only the first N payload bytes of the flow in the rule's direction, counted from its first payload byte; a pattern that starts within them is caught even when it crosses the limit. Then the kernel stops queueing the flow (cheaper, but a pattern placed later passes)."),
   })
