@@ -12,7 +12,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CACHE_DIR } from './rootfs.js';
+import { alive, CACHE_DIR } from './rootfs.js';
 
 const run = promisify(execFile);
 
@@ -160,15 +160,6 @@ function check(what: string, r: Result): Result {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // ---- cgroup: the container's own subtree of the host's cgroup v2 hierarchy --------------------
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { workspace, type Container } from './container.js';
 import { ensureRoot } from './rootfs.js';
+import { waitFor } from '../lib/wait.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const PREFIX = '/opt/vpsfw';
@@ -28,16 +29,6 @@ const policy = {
   ],
   logSources: [{ name: 'sshd', kind: 'sshd', journal: 'ssh.service', maxRetry: 3, findTime: '10m', ban: '1h' }],
 };
-
-async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 function helpers(c: Container) {
   const vpsfw = (...args: string[]) => c.exec(NODE, [`${CURRENT}/bin/vpsfw.js`, ...args], { timeoutMs: 20_000 });

@@ -119,7 +119,8 @@ export async function ensureRoot(opts: { onBuild?: (ms: number) => void; kind?: 
   return root;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this pid exists. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -16,6 +16,7 @@ import { plainCheckout, REPO } from './checkout.js';
 import { CHATTY, READER } from '../../agent/src/demo/probes.js';
 import { trustHostCertificates, workspace, type Container } from './container.js';
 import { ensureRoot } from './rootfs.js';
+import { waitFor } from '../lib/wait.js';
 
 const INSTALLER = 'agent/packaging/ubuntu/install.sh';
 /** Where the checkout is copied in the root; the installer runs from there, as a user's clone would. */
@@ -50,16 +51,6 @@ function capMask(list: string): bigint {
     mask |= 1n << BigInt(n);
   }
   return mask;
-}
-
-async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The container seen through the service: systemctl, journal, CLI, and the client's packets. */
