@@ -43,6 +43,7 @@ t.test('the dashboard: refused without the token; with it, live charts and a ban
   await page.waitForFunction(() => Number(document.querySelector('#chart-verdicts')?.getAttribute('data-points')) >= 2, null, { timeout: 30_000 });
   t.match(await page.locator('#agent').textContent(), /policy [0-9a-f]{16}/, 'the agent and its policy hash');
   t.match(await page.locator('#policy').textContent(), /web: accept inbound tcp local 8080,80/, 'the policy summary');
+  t.match(await page.locator('#policy').textContent(), /modeenforce/, 'the mode: enforcing');
   await page.evaluate(() => ((window as unknown as { before: boolean }).before = true));
 
   // 2000 SYNs, 0.5 ms apart (as tests/e2e/agent-detectors.test.ts): banned within the first second.

@@ -63,7 +63,7 @@ export function topScreen(samples: readonly Sample[], width: number, now: number
   const s = last.s;
   const spark = Math.max(10, Math.min(SAMPLES, width - 30));
   const out = [
-    `vpsfw ${s.version}  pid ${s.pid}  up ${left(s.uptimeSeconds * 1000)}  policy ${s.policy.hash}  ${(s.memory.rss / 1048576).toFixed(1)} MiB  loop p99 ${s.eventLoopDelayMs.p99} ms   (q quits)`,
+    `vpsfw ${s.version}${s.mode === 'audit' ? '  AUDIT (nothing enforced)' : ''}  pid ${s.pid}  up ${left(s.uptimeSeconds * 1000)}  policy ${s.policy.hash}  ${(s.memory.rss / 1048576).toFixed(1)} MiB  loop p99 ${s.eventLoopDelayMs.p99} ms   (q quits)`,
     '',
     ...rows(samples).map((r) => `${r.label.padEnd(11)} ${sparkline(r.values, spark)} ${number(r.values.at(-1)).padStart(7)}${r.unit}`),
     '',

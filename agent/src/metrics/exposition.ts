@@ -54,6 +54,7 @@ export class Exposition {
   readonly #sources = this.#gauge('vpsfw_tracked_sources', 'Sources the rate limits and detectors hold state for.');
   readonly #flows = this.#gauge('vpsfw_tracked_flows', 'TCP flows with payload-inspection state.');
   readonly #policy = this.#gauge('vpsfw_policy_info', 'The policy in force: 1, with its hash and source as labels.', ['hash', 'source']);
+  readonly #audit = this.#gauge('vpsfw_audit_mode', '1 in audit mode (policy mode "audit", or vpsfw run --audit): the verdicts and bans counted are what the agent would have done, none enforced; 0 while enforcing.');
   readonly #build = this.#gauge('vpsfw_build_info', "The agent's version: 1, with the version as a label.", ['version']);
   readonly #start = this.#gauge('vpsfw_start_time_seconds', 'When the agent started, in seconds since the epoch.');
   readonly #memory = this.#gauge('vpsfw_memory_bytes', "The agent's memory (process.memoryUsage()): rss, heap_total, heap_used, external, array_buffers.", ['area']);
@@ -101,6 +102,7 @@ export class Exposition {
     this.#flows.set(s.tracked.flows);
     this.#policy.reset();
     this.#policy.set({ hash: s.policy.hash, source: s.policy.source }, 1);
+    this.#audit.set(s.mode === 'audit' ? 1 : 0);
     this.#build.reset();
     this.#build.set({ version: s.version }, 1);
     this.#start.set(Math.round(Date.now() / 1000 - s.uptimeSeconds));

@@ -17,6 +17,12 @@ t.test('sparkline', async (t) => {
   t.equal(sparkline([1, 2, 3, 4], 2), '▆█', 'the newest that fit, scaled to them');
 });
 
+t.test('audit mode says so in the first line', async (t) => {
+  const audit = { at: 0, s: fakeStatus({ mode: 'audit' }) };
+  t.match(topScreen([audit], 120, 0)[0], /AUDIT \(nothing enforced\)/);
+  t.notMatch(topScreen([reading(0, 1, 1)], 120, 0)[0], /AUDIT/);
+});
+
 t.test('the screen', async (t) => {
   const samples = [reading(0, 100, 1000), reading(1000, 150, 1100), reading(2000, 350, 1400, 6, 9500)];
   const screen = topScreen(samples, 100, 1_000_000);

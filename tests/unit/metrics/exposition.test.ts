@@ -47,6 +47,7 @@ t.test('names, labels and values are the snapshot\'s', async (t) => {
   t.equal(value(s, 'vpsfw_log_lines_suppressed_total'), 55);
   t.equal(value(s, 'vpsfw_policy_info', { hash: 'abcdef0123456789', source: '/etc/vpsfw/policy.json' }), 1);
   t.equal(value(s, 'vpsfw_build_info', { version: '0.1.0' }), 1);
+  t.equal(value(s, 'vpsfw_audit_mode'), 0, 'enforcing');
   t.equal(value(s, 'vpsfw_memory_bytes', { area: 'rss' }), 60_000_000);
   t.equal(value(s, 'vpsfw_event_loop_delay_p99_seconds'), 0.00425);
   t.equal(value(s, 'vpsfw_tracked_flows'), 3);
@@ -56,7 +57,12 @@ t.test('names, labels and values are the snapshot\'s', async (t) => {
 t.test('types', async (t) => {
   const f = families((await new Exposition().render(fakeStatus(), undefined)).body);
   for (const c of ['vpsfw_verdicts_total', 'vpsfw_bans_total', 'vpsfw_bans_ended_total', 'vpsfw_queue_packets_total', 'vpsfw_queue_unjudged_total', 'vpsfw_queue_kernel_drops_total', 'vpsfw_observed_total', 'vpsfw_kernel_rule_packets_total', 'vpsfw_kernel_drops_total', 'vpsfw_kernel_queued_total', 'vpsfw_reloads_total', 'vpsfw_detector_hits_total', 'vpsfw_payload_matches_total', 'vpsfw_log_lines_suppressed_total', 'vpsfw_flow_evictions_total']) t.equal(f.get(c), 'counter', c);
-  for (const g of ['vpsfw_bans_active', 'vpsfw_policy_info', 'vpsfw_build_info', 'vpsfw_memory_bytes', 'vpsfw_event_loop_delay_p50_seconds', 'vpsfw_event_loop_delay_p99_seconds', 'vpsfw_event_loop_delay_max_seconds', 'vpsfw_tracked_sources', 'vpsfw_tracked_flows', 'vpsfw_start_time_seconds', 'vpsfw_queue_waiting', 'vpsfw_queue_overflowing']) t.equal(f.get(g), 'gauge', g);
+  for (const g of ['vpsfw_bans_active', 'vpsfw_policy_info', 'vpsfw_build_info', 'vpsfw_memory_bytes', 'vpsfw_event_loop_delay_p50_seconds', 'vpsfw_event_loop_delay_p99_seconds', 'vpsfw_event_loop_delay_max_seconds', 'vpsfw_tracked_sources', 'vpsfw_tracked_flows', 'vpsfw_start_time_seconds', 'vpsfw_queue_waiting', 'vpsfw_queue_overflowing', 'vpsfw_audit_mode']) t.equal(f.get(g), 'gauge', g);
+});
+
+t.test('audit mode: what is counted was not enforced', async (t) => {
+  const s = samples((await new Exposition().render(fakeStatus({ mode: 'audit' }), undefined)).body);
+  t.equal(value(s, 'vpsfw_audit_mode'), 1);
 });
 
 t.test('a fail-open queue: its unjudged packets counted too, under its fail mode; a queue the kernel does not list', async (t) => {

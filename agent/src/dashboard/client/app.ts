@@ -109,7 +109,7 @@ function showStatus(s: AgentStatus, at: number): void {
     verdicts.push(t, [rate(s.verdicts.accept, p.verdicts.accept), rate(s.verdicts.drop, p.verdicts.drop), rate(s.verdicts.reject, p.verdicts.reject), rate(k.banned + k.bannedNetworks + k.denied, pk.banned + pk.bannedNetworks + pk.denied)]);
     queue.push(t, [rate(s.queue.received, p.queue.received), rate(s.queue.unjudged, p.queue.unjudged), rate(k.overPerSourceBound, pk.overPerSourceBound)]);
   }
-  if (s.policy.hash !== previous?.s.policy.hash) showPolicy(s.policy, s.queue.failMode);
+  if (s.policy.hash !== previous?.s.policy.hash) showPolicy(s.policy, s.mode, s.queue.failMode);
   previous = { at, s };
   byId('sources').querySelector('tbody')!.replaceChildren(...s.dropSources.map((d) => row([d.address, d.drops])));
 }
@@ -164,9 +164,10 @@ async function loadEvents(): Promise<void> {
   while (list.children.length > MAX_EVENTS) list.lastElementChild!.remove();
 }
 
-function showPolicy(p: PolicySummary, failMode: string): void {
+function showPolicy(p: PolicySummary, mode: string, failMode: string): void {
   const entries: Array<[string, string]> = [
     ['source', `${p.source} (${p.hash})`],
+    ['mode', mode === 'audit' ? 'AUDIT: judging only, nothing is dropped or banned' : 'enforce'],
     ['fail mode', failMode],
     ['defaults', `inbound ${p.defaults.inbound}, outbound ${p.defaults.outbound}, malformed ${p.defaults.malformed}`],
     ...p.rules.map((r): [string, string] => ['rule', r]),
