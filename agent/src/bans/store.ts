@@ -326,7 +326,10 @@ export class BanStore {
 
   /** New settings (a reload); running bans the new allowlist covers end now. */
   updateSettings(settings: BanSettings): void {
+    const sameAllowlist = sameList(this.#settings.allowlist, settings.allowlist);
     this.#use(settings);
+    // Most reloads keep the allowlist: no ban to look at again (a walk allocates for each one).
+    if (sameAllowlist) return;
     const now = this.#now();
     let ended = false;
     for (const b of this.#all) {
@@ -694,3 +697,7 @@ export class BanStore {
 }
 
 const kernelSeconds = (until: number, now: number) => Math.min(MAX_KERNEL_TIMEOUT_S, Math.max(1, Math.ceil((until - now) / 1000)));
+
+function sameList(a: readonly Cidr[], b: readonly Cidr[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.family === b[i]!.family && x.prefix === b[i]!.prefix && x.address === b[i]!.address);
+}
