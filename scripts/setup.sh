@@ -76,6 +76,12 @@ if [ "$bring_node" = 1 ]; then
     agent/packaging/node-runtime.sh "$NODE_HOME/$NODE_VERSION"
   fi
   for tool in node npm npx; do ln -sfn "$NODE_HOME/$NODE_VERSION/bin/$tool" "/usr/local/bin/$tool"; done
+  # Debian's own nodejs trusts the system's certificate store; this npm does too, for every later
+  # npm command (npm test packs the lock's tarballs), not only those run by this script.
+  if [ -f /etc/ssl/certs/ca-certificates.crt ] && [ ! -f "$NODE_HOME/$NODE_VERSION/etc/npmrc" ]; then
+    mkdir -p "$NODE_HOME/$NODE_VERSION/etc"
+    echo 'cafile=/etc/ssl/certs/ca-certificates.crt' >"$NODE_HOME/$NODE_VERSION/etc/npmrc"
+  fi
   hash -r
   node_ok || { echo "setup.sh: /usr/local/bin/node is not on the PATH before an older node: put /usr/local/bin first" >&2; exit 1; }
 fi

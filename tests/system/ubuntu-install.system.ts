@@ -346,7 +346,7 @@ t.test('the Ubuntu installer, and the service it installs under systemd', async 
       t.equal((await c.status('systemctl', ['restart', 'vpsfw'])).code, 0, 'vpsfw restarted on the new policy');
       await waitFor('the agent on the new policy', 30_000, async () => (await h.vpsfw('status', '--json')).stdout.includes(`"failMode": "${failMode}"`));
       const st = JSON.parse((await c.exec('vpsfw', ['status', '--json'])).stdout) as { queue: { kernel: { inQueue: number } | null } };
-      t.not(st.queue.kernel, null, "the kernel's queue counters are read under the hardened unit (/proc/self/net/netfilter/nfnetlink_queue)");
+      t.not(st.queue.kernel, null, "vpsfw status shows the kernel's queue counters under the hardened unit (the root-only /proc/self/net/netfilter/nfnetlink_queue, read by the root CLI)");
 
       const counter = `count-${failMode}`;
       const file = `/tmp/udp-${failMode}`;

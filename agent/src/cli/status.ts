@@ -3,7 +3,7 @@
 import type { AgentStatus } from '../daemon/status.js';
 import type { HookPosition } from '../kernel/apply.js';
 import { controlOption, parse, type Io } from './args.js';
-import { ask, CONTROL_HELP } from './client-command.js';
+import { askStatus, CONTROL_HELP } from './client-command.js';
 import { humanDuration } from './duration.js';
 
 const cmd = {
@@ -24,7 +24,7 @@ const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 export default async function status(argv: string[], io: Io): Promise<number> {
   const { values } = parse(cmd, argv);
   if (values.help) return io.out(cmd.usage), 0;
-  const s = (await ask(values, { cmd: 'status' })) as AgentStatus;
+  const s = await askStatus(values);
   if (values.json) return io.out(JSON.stringify(s, null, 2)), 0;
   io.out(formatStatus(s));
   return 0;

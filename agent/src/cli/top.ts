@@ -1,7 +1,6 @@
-import type { AgentStatus } from '../daemon/status.js';
 import { UsageError } from '../errors.js';
 import { controlOption, parse, type Io } from './args.js';
-import { ask, CONTROL_HELP } from './client-command.js';
+import { askStatus, CONTROL_HELP } from './client-command.js';
 import { SAMPLES, topLine, topScreen, type Sample } from './top-view.js';
 
 const cmd = {
@@ -23,7 +22,7 @@ export default async function top(argv: string[], io: Io): Promise<number> {
   if (values.help) return io.out(cmd.usage), 0;
   const count = values.count === undefined ? Infinity : Number(values.count);
   if (!(Number.isSafeInteger(count) && count > 0) && count !== Infinity) throw new UsageError(`--count: expected a positive whole number (got "${values.count}")`);
-  const read = async () => ({ at: Date.now(), s: (await ask(values, { cmd: 'status' })) as AgentStatus });
+  const read = async () => ({ at: Date.now(), s: await askStatus(values) });
   return process.stdout.isTTY ? live(read, count) : plain(read, count, io);
 }
 
