@@ -34,6 +34,9 @@ let
   logSources = made.final.logSources or [ ];
   readsJournal = lib.any (s: s ? journal) logSources;
   followedDirs = lib.unique (map (s: dirOf s.file) (lib.filter (s: s ? file) logSources));
+  # The HTTP listener's clients (systemd filters by the peer's address: http.allowFrom, the agent's
+  # loopback default when the policy names none), and nothing more.
+  httpClients = lib.optionals ((made.final.http.listen or null) != null) (made.final.http.allowFrom or [ "127.0.0.0/8" "::1/128" ]);
 
   # "_comment" and the like are notes, not directives; booleans and lists as NixOS writes them.
   hardening = lib.filterAttrs (k: _: !lib.hasPrefix "_" k) (lib.importJSON ../agent/packaging/hardening.json);
@@ -189,7 +192,8 @@ in
         RuntimeDirectoryMode = "0755";
       }
       // lib.optionalAttrs readsJournal { SupplementaryGroups = [ "systemd-journal" ]; }
-      // lib.optionalAttrs (followedDirs != [ ]) { ReadOnlyPaths = followedDirs; };
+      // lib.optionalAttrs (followedDirs != [ ]) { ReadOnlyPaths = followedDirs; }
+      // lib.optionalAttrs (httpClients != [ ]) { IPAddressAllow = httpClients; };
     };
   };
 }

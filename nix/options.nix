@@ -34,23 +34,23 @@ let
     portRange
     (types.strMatching "[0-9]+-[0-9]+")
   ];
-  rate = types.submodule {
-    options = {
-      rate = mkOption {
-        type = types.ints.positive;
-        description = "Tokens added per `per`.";
-      };
-      per = mkOption {
-        type = duration;
-        default = "1s";
-        description = "The interval `rate` refers to.";
-      };
-      burst = mkOption {
-        type = types.ints.positive;
-        description = "How many may come at once.";
-      };
+  # A token bucket's options; `per` defaults differ between the detectors and the SSH limit.
+  rateOptions = perDefault: {
+    rate = mkOption {
+      type = types.ints.positive;
+      description = "Tokens added per `per` (per source where the limit is per source).";
+    };
+    per = mkOption {
+      type = duration;
+      default = perDefault;
+      description = "The interval `rate` refers to.";
+    };
+    burst = mkOption {
+      type = types.ints.positive;
+      description = "How many may come at once.";
     };
   };
+  rate = types.submodule { options = rateOptions "1s"; };
   detector =
     extra: defaultBan:
     types.submodule {
@@ -137,20 +137,7 @@ in
       rateLimit = mkOption {
         type = types.nullOr (
           types.submodule {
-            options = {
-              rate = mkOption {
-                type = types.ints.positive;
-                description = "New connections allowed per `per`, per source.";
-              };
-              per = mkOption {
-                type = duration;
-                default = "1m";
-                description = "The interval `rate` refers to.";
-              };
-              burst = mkOption {
-                type = types.ints.positive;
-                description = "How many may come at once.";
-              };
+            options = rateOptions "1m" // {
               ban = mkOption {
                 type = banFor;
                 description = "How long a source over the limit is banned, or `false` to drop the excess only.";
@@ -319,6 +306,21 @@ in
         }
       ];
       description = "Payload (DPI) rules: patterns matched across TCP segments (policy `payloadRules`).";
+    };
+
+    http = {
+      enable = mkEnableOption "the agent's HTTP listener: Prometheus metrics at /metrics and the dashboard at /, both behind a token (`vpsfw dashboard` prints the address with it; docs/observability.md)";
+      listenAddress = mkOption {
+        type = types.str;
+        default = "127.0.0.1";
+        example = "::1";
+        description = "The address it listens on. One beyond loopback also needs `settings.http.allowFrom` naming the networks that may connect (plain HTTP: docs/observability.md, Risks).";
+      };
+      port = mkOption {
+        type = types.port;
+        default = 9469;
+        description = "The port it listens on.";
+      };
     };
 
     sshdLogSource = mkOption {

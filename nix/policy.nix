@@ -111,6 +111,9 @@ let
         ban = "1h";
       }
       ++ cfg.logSources;
+  }
+  // lib.optionalAttrs cfg.http.enable {
+    http.listen = if lib.hasInfix ":" cfg.http.listenAddress then "[${cfg.http.listenAddress}]:${toString cfg.http.port}" else "${cfg.http.listenAddress}:${toString cfg.http.port}";
   };
 
   # Paths of `settings` that the options already produce: where both are attribute sets the
@@ -138,6 +141,7 @@ let
     "defaults.inbound" = "defaultInbound";
     "logging.level" = "logLevel";
     logSources = "logSources and sshdLogSource";
+    "http.listen" = "http.listenAddress and http.port";
   };
   optionFor =
     path:
@@ -191,5 +195,10 @@ in
   unadmittedSshPorts = lib.filter (p: !admits p) host.sshPorts;
   # The settings a reload cannot change in a running agent (the queue it reads; the agent's own
   # list): a change to any of them restarts it, every other change of the policy reloads it.
-  restartSettings = lib.genAttrs (lib.importJSON ../agent/src/policy/restart-fields.json).queue (k: final.queue.${k} or null);
+  restartSettings =
+    let
+      fields = lib.importJSON ../agent/src/policy/restart-fields.json;
+    in
+    lib.genAttrs fields.queue (k: final.queue.${k} or null)
+    // lib.optionalAttrs (final ? http) { http = lib.genAttrs fields.http (k: final.http.${k} or null); };
 }

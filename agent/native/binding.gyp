@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "vpsfw_queue",
-      "sources": ["src/addon.cc", "src/queue.cc", "src/log.cc", "src/raw_sender.cc"],
+      "sources": ["src/addon.cc", "src/queue.cc", "src/log.cc", "src/raw_sender.cc", "src/sock_destroy.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "libraries": ["-lnetfilter_queue", "-lnetfilter_log", "-lnfnetlink"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -6,8 +6,7 @@
 //          rule and set we added — unless the kernel state belongs to the rules unit (--keep-rules),
 //          which keeps protection in force across a restart and removes it on a real stop.
 import type { Server } from 'node:net';
-import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { join, resolve } from 'node:path';
 import { ipsetBanKernel } from './bans/kernel-set.js';
 import { banSettings } from './bans/settings.js';
 import { jsonStateFile } from './bans/state-file.js';
@@ -16,15 +15,20 @@ import { BanStore } from './bans/store.js';
 import { closeControl, listenControl } from './control/server.js';
 import type { Request } from './control/protocol.js';
 import { Crowdsec } from './crowdsec/crowdsec.js';
+import { DropSources } from './daemon/drop-sources.js';
+import { EventLoopMonitor } from './daemon/event-loop.js';
 import { systemInterfaceNames } from './daemon/interfaces.js';
 import { WouldBans } from './daemon/would-bans.js';
 import { OverflowWatch } from './daemon/overflow-watch.js';
 import { makeObserver, makePacketHandler } from './daemon/packet-handler.js';
-import { summarizePolicy, type AgentStatus } from './daemon/status.js';
+import { summarizePolicy, TOP_DROP_SOURCES, type AgentStatus } from './daemon/status.js';
 import { Engine } from './engine/engine.js';
 import { describeBy, type Verdict } from './engine/verdict.js';
-import { PolicyInvalidError, VpsfwError } from './errors.js';
+import { PolicyInvalidError, UsageError, VpsfwError } from './errors.js';
 import { EventBus, logEvents } from './events/bus.js';
+import type { AgentHttp } from './http/agent-http.js';
+import { formatListen, listenRefusal, type Listen } from './http/listen.js';
+import { tokenPath } from './http/token.js';
 import { KernelFirewall } from './kernel/apply.js';
 import { readCounters, Unjudged } from './kernel/counters.js';
 import { realRunner } from './kernel/exec.js';
@@ -40,6 +44,7 @@ import { loadPolicyIsolated } from './policy/load-isolated.js';
 import { restartNeeded } from './policy/restart.js';
 import { NativeQueue } from './queue/native.js';
 import { NflogReader } from './queue/nflog.js';
+import { connectionKiller } from './queue/connection-killer.js';
 import { NativeRawSender, type RawSender } from './queue/raw-sender.js';
 import type { LogOptions, PacketLog, PacketQueue, QueueOptions } from './queue/types.js';
 import { VERSION } from './version.js';
@@ -59,6 +64,8 @@ export interface DaemonOptions {
   openQueue?: (opts: QueueOptions) => PacketQueue;
   /** The NFLOG reader for what the kernel refused; the addon's unless a test gives another. */
   openLog?: (opts: LogOptions) => PacketLog;
+  /** `--http ADDR:PORT`: the HTTP listener's address, over the policy's http.listen. */
+  http?: Listen | undefined;
 }
 
 /** How often the agent compares what the kernel queued with what it judged (docs/architecture.md, Overflow). */
@@ -82,6 +89,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   };
   let current: LoadedPolicy = await load();
   log.level = current.policy.logging.level;
+  const listen = opts.http ?? current.policy.http.listen;
+  const refusal = listen && listenRefusal(listen, current.policy.http.allowFrom);
+  if (refusal) throw new UsageError(`--http ${formatListen(listen)}: ${refusal}`);
   const runner = realRunner();
   const kernel = new KernelFirewall(runner);
   const unjudged = new Unjudged();
@@ -103,6 +113,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
   const engine = new Engine(current.policy, { now: Date.now, interfaceName: systemInterfaceNames() });
   const limiter = new LogLimiter(current.policy.logging.dropLogsPerSecond);
+  const dropSources = new DropSources();
   const pcapPath = opts.pcap ?? current.policy.logging.pcap ?? undefined;
   const pcap = pcapPath ? openPcapFile(pcapPath, (err) => events.emit({ event: 'error', level: 'error', msg: 'pcap file failed: no more packets are written to it', err, pcap: pcapPath })) : undefined;
 
@@ -133,9 +144,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     logPackets: () => current.policy.logging.packets,
     onBan,
     audit,
-    // Opened when first needed: only payload rules that kill connections use it.
-    resets: () => (resets ??= new NativeRawSender()),
-    onError: (err: unknown) => events.emit({ event: 'error', level: 'error', msg: 'cannot send the resets that kill a connection', err }),
+    // The raw sender is opened when first needed: only a kill the kernel cannot do itself uses it.
+    killer: connectionKiller(() => (resets ??= new NativeRawSender())),
+    onError: (err: unknown) => events.emit({ event: 'error', level: 'error', msg: 'cannot kill a connection', err }),
+    dropSources,
   };
   const queueOpts: QueueOptions = { num: current.policy.queue.num, maxLen: current.policy.queue.maxLen, failOpen: current.policy.queue.failMode === 'open' };
   const queue = (opts.openQueue ?? ((o) => new NativeQueue(o)))(queueOpts);
@@ -204,8 +216,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const save = (family: 4 | 6, table: 'raw' | 'mangle') => kernel.save(family, table);
   const queuedNow = async () => (await readCounters(save)).queued;
   const overflow = new OverflowWatch(events, () => current.policy.queue.failMode);
-  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
-  loopDelay.enable();
+  const eventLoop = new EventLoopMonitor();
+  let http: AgentHttp | null = null;
 
   const status = async (): Promise<AgentStatus> => {
     const counters = await readCounters(save);
@@ -228,15 +240,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         observed: nflog.stats().received,
       },
       ...engine.stats(),
-      bans: { active: bans.count(), byOrigin: bans.countByOrigin() },
+      bans: bans.stats(),
       logSources: logSources.stats(),
       crowdsec: crowdsec.status(),
-      logsSuppressed: limiter.suppressed,
+      logsSuppressed: limiter.suppressedTotal,
       reloads: { ...reloads },
+      dropSources: dropSources.top(TOP_DROP_SOURCES),
+      http: http?.status ?? null,
       // What the policy's limits bound (docs/benchmarks.md, Memory): the state tables are array
       // buffers sized for their limits, of which only the pages used are resident.
       memory: process.memoryUsage(),
-      eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+      eventLoopDelayMs: eventLoop.read(),
     };
   };
 
@@ -268,6 +282,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       }
     }
   };
+  if (listen) {
+    // Loaded only when on: prom-client, node:http and the dashboard's files stay out otherwise.
+    const { startAgentHttp } = await import('./http/agent-http.js');
+    http = await startAgentHttp({ listen, allowFrom: current.policy.http.allowFrom, tokenFile: tokenPath(resolve(opts.stateDir)), status, bans: () => bans.list(), events, onError: (err, path) => events.emit({ event: 'error', level: 'error', msg: `HTTP ${path} failed`, err, path }) });
+  }
   const control: Server = await listenControl(opts.controlPath, handle);
 
   const timers = [
@@ -280,7 +299,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   ];
   for (const t of timers) t.unref();
 
-  events.emit({ event: 'start', level: 'info', msg: audit() ? 'vpsfw started in AUDIT mode: judging only, nothing enforced' : 'vpsfw started', mode: current.policy.mode, version: VERSION, pid: process.pid, policySource: current.source, policyHash: current.hash, queue: queueOpts, logGroup: current.policy.queue.logGroup, bansRestored: restored, controlPath: opts.controlPath, keepRules: opts.keepRules === true });
+  events.emit({ event: 'start', level: 'info', msg: audit() ? 'vpsfw started in AUDIT mode: judging only, nothing enforced' : 'vpsfw started', mode: current.policy.mode, version: VERSION, pid: process.pid, policySource: current.source, policyHash: current.hash, queue: queueOpts, logGroup: current.policy.queue.logGroup, bansRestored: restored, controlPath: opts.controlPath, keepRules: opts.keepRules === true, http: http?.status.listen ?? null });
 
   process.on('SIGHUP', () => void reload('SIGHUP').catch(() => undefined));
   const signal = await stopSignal;
@@ -291,7 +310,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   await reloading;
 
   for (const t of timers) clearInterval(t);
-  loopDelay.disable();
+  eventLoop.stop();
+  await http?.close();
   queue.close();
   nflog.close();
   resets?.close();

@@ -130,6 +130,33 @@
       allowLockout = true;
     };
   };
+  http-on = {
+    services.vpsfw.http.enable = true;
+  };
+  http-beyond-loopback = {
+    services.vpsfw = {
+      http = {
+        enable = true;
+        listenAddress = "::";
+        port = 9100;
+      };
+      settings.http.allowFrom = [ "10.0.0.0/24" ];
+    };
+  };
+  crowdsec-and-http = {
+    services.vpsfw = {
+      http.enable = true;
+      crowdsec = {
+        enable = true;
+        url = "https://192.0.2.10:8080/";
+        bouncerKeyFile = "/run/secrets/vpsfw-bouncer-key";
+        machine = {
+          login = "web1";
+          passwordFile = "/run/secrets/vpsfw-machine-password";
+        };
+      };
+    };
+  };
   bad-cidr = {
     services.vpsfw.denyNetworks = [ "10.0.0.300/8" ];
   };

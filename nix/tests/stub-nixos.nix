@@ -12,6 +12,17 @@ let
     default = { };
   };
   option = type: default: mkOption { inherit type default; };
+  # nixos/lib/systemd-unit-options.nix: a unit setting defined in two modules is one list of both
+  # when either is a list (IPAddressAllow= for the HTTP listener and for the CrowdSec LAPI), else one value.
+  unitOption = lib.mkOptionType {
+    name = "systemd option";
+    merge =
+      loc: defs:
+      let
+        defs' = lib.filterOverrides defs;
+      in
+      if lib.any (def: lib.isList def.value) defs' then lib.concatMap (def: lib.toList def.value) defs' else lib.mergeEqualOption loc defs';
+  };
   stubDrv =
     name: extra:
     {
@@ -98,6 +109,11 @@ in
     environment = loose;
     system.build = loose;
     systemd.tmpfiles.rules = option (types.listOf types.str) [ ];
-    systemd.services = option (types.attrsOf types.anything) { };
+    systemd.services = option (types.attrsOf (
+      types.submodule {
+        freeformType = types.attrsOf types.anything;
+        options.serviceConfig = option (types.attrsOf unitOption) { };
+      }
+    )) { };
   };
 }

@@ -5,6 +5,7 @@
 // Usage: node tests/bench/hot-path.js [--seconds S] [--rounds N] [--only NAME]
 import { parseArgs } from 'node:util';
 import { BanStore } from '../../agent/dist/bans/store.js';
+import { DropSources } from '../../agent/dist/daemon/drop-sources.js';
 import { makePacketHandler } from '../../agent/dist/daemon/packet-handler.js';
 import { Engine } from '../../agent/dist/engine/engine.js';
 import { ESTABLISHED_MARK } from '../../agent/dist/kernel/names.js';
@@ -94,7 +95,7 @@ function run(name, make, seconds) {
     { duration: policy.bans.duration, escalation: policy.bans.escalation, maxEntries: policy.bans.maxEntries, allowlist: policy.bans.allowlist },
   );
   const quiet = { info() {}, warn() {}, error() {} };
-  const handler = makePacketHandler({ engine: () => engine, bans, log: quiet, limiter: new LogLimiter(0), now: () => t, logPackets: () => false, onBan: () => {} });
+  const handler = makePacketHandler({ engine: () => engine, bans, log: quiet, limiter: new LogLimiter(0), now: () => t, logPackets: () => false, onBan: () => {}, dropSources: new DropSources() });
   const verdicts = new Uint8Array(BATCH);
   // A ring of prepared batches: varied input without building packets inside the timed loop.
   const ring = Array.from({ length: 64 }, (_, r) => make(r));

@@ -64,10 +64,10 @@ export async function startPinned(lab, ns, cpu, cmd, args, ready, timeoutMs = 30
 /**
  * The full agent (agent.js: `vpsfw run` on a queue backend) in the server namespace, pinned to the
  * consumer core, with the Node flags and environment the installed units give it. `dir` holds
- * policy.json and gets the control socket and the state directory.
+ * policy.json and gets the control socket and the state directory. `http`: the listener's address.
  */
-export function startAgent(lab, backend, dir, timeoutMs = 30_000) {
-  const args = [...AGENT_NODE_FLAGS, join(here, 'agent.js'), backend, join(dir, 'policy.json'), join(dir, 'control.sock'), join(dir, 'state')];
+export function startAgent(lab, backend, dir, timeoutMs = 30_000, http = undefined) {
+  const args = [...AGENT_NODE_FLAGS, join(here, 'agent.js'), backend, join(dir, 'policy.json'), join(dir, 'control.sock'), join(dir, 'state'), ...(http ? [http] : [])];
   return startPinned(lab, lab.server, CONSUMER_CPU, process.execPath, args, (l) => l.includes('"event":"start"'), timeoutMs, AGENT_NODE_ENV);
 }
 
@@ -87,12 +87,17 @@ export function startUdpSink(lab, seconds) {
   return lab.spawn(lab.server, '/usr/bin/python3', ['-c', script], { stdio: 'ignore' });
 }
 
-/** UDP datagrams that reached the server's UDP layer (delivered, no port, or dropped at a full socket). */
-export async function udpArrived(lab) {
+/** UDP datagrams of `family` that reached the server's UDP layer (delivered, no port, or dropped at a full socket). */
+export async function udpArrived(lab, family = 4) {
+  const keys = ['InDatagrams', 'NoPorts', 'InErrors'];
+  if (family === 6) {
+    const { stdout } = await lab.exec(lab.server, 'cat', ['/proc/net/snmp6']);
+    const value = new Map(stdout.split('\n').map((l) => l.trim().split(/\s+/)));
+    return keys.reduce((sum, k) => sum + Number(value.get(`Udp6${k}`)), 0);
+  }
   const { stdout } = await lab.exec(lab.server, 'cat', ['/proc/net/snmp']);
   const [names, values] = stdout.split('\n').filter((l) => l.startsWith('Udp:')).map((l) => l.split(/\s+/).slice(1));
-  const get = (k) => Number(values[names.indexOf(k)]);
-  return get('InDatagrams') + get('NoPorts') + get('InErrors');
+  return keys.reduce((sum, k) => sum + Number(values[names.indexOf(k)]), 0);
 }
 
 /** queue_dropped + user_dropped of a queue, from the server namespace's nfnetlink_queue table. */
@@ -107,7 +112,8 @@ export async function queueDrops(lab, num = 0) {
 
 /**
  * The sender floods the server for `seconds` (one flow, or one from each of the attacker's
- * addresses in `sources`); packets per second sent and arrived past the firewall.
+ * addresses in `sources`); packets per second sent and arrived past the firewall, and the sender's
+ * CPU time per packet sent.
  */
 export async function udpFlood(lab, tools, seconds, sources = []) {
   const before = await udpArrived(lab);
@@ -118,7 +124,7 @@ export async function udpFlood(lab, tools, seconds, sources = []) {
   await new Promise((r) => setTimeout(r, 300));
   const after = await udpArrived(lab);
   const sent = JSON.parse(r.stdout);
-  return { sentPps: Math.round(sent.sent / sent.seconds), pps: Math.round((after - before) / sent.seconds) };
+  return { sentPps: Math.round(sent.sent / sent.seconds), pps: Math.round((after - before) / sent.seconds), cpuNsPerPacket: Math.round((sent.cpu * 1e9) / sent.sent) };
 }
 
 /** Round trips of `count` datagrams, each the first of a new flow, to the echo service. */

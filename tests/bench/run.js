@@ -2,8 +2,11 @@
 // libnetfilter-queue-dev, iperf3, conntrack, and a build (`npm run build`, the addon in agent/native).
 // Usage: node tests/bench/run.js [--rounds N] [--seconds N] [--rtt-count N] [--rows A,B,...] [--no-doc]
 //   --rows  only these rows and sections (default: all): the UDP rows by name (kernel, c-baseline,
-//           ...), tcp, attack, memory, agent-memory; a run of some rows leaves docs/benchmarks.md alone
-// Writes tests/bench/results/<date>T<hhmm>-<commit>.json and the generated part of docs/benchmarks.md.
+//           ...), tcp, ban-drop, attack, memory, agent-memory; a run of some rows leaves the main
+//           generated part of docs/benchmarks.md alone (ban-drop, a block of its own, is written
+//           whenever it ran)
+// Writes tests/bench/results/<date>T<hhmm>-<commit>.json and the generated parts of docs/benchmarks.md.
+// ban-drop also needs clang, libbpf-dev and bpftool (the XDP program).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -20,11 +23,12 @@ import { parsePolicy } from '../../agent/dist/policy/load.js';
 import { candidatePaths } from '../../agent/dist/queue/native-binding.js';
 import { agentMemory } from './agent-memory.js';
 import { underAttack } from './attack.js';
-import { CONNTRACK_RULE, CONSUMER_CPU, ECHO_PORT, FLOOD_PORT, loadavg, median, peakRssMiB, queueDrops, startAgent, startPinned, startUdpSink, tcpThroughput, udpFlood, udpRtt } from './measure.js';
+import { CONNTRACK_RULE, CONSUMER_CPU, ECHO_PORT, FLOOD_PORT, loadavg, median, peakRssMiB, queueDrops, SENDER_CPU, startAgent, startPinned, startUdpSink, tcpThroughput, udpFlood, udpRtt } from './measure.js';
 import { benchPolicy, WEB_PORT } from './policy.js';
-import { writeReport } from './report.js';
+import { banDrop } from './ban-drop.js';
+import { writeBanDropReport, writeReport } from './report.js';
 import { routeBenchRange } from './syn-load.js';
-import { buildTools } from './tools.js';
+import { buildTools, buildXdp } from './tools.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '../..');
@@ -51,8 +55,10 @@ const rows = [
   { name: 'native', what: 'vpsfw addon via NativeQueue, accepts all', queue: true, native: true, cmd: () => consumer('native') },
   { name: 'agent-nfqueue', what: 'vpsfw agent, realistic policy, `nfqueue` backend', agent: 'nfqueue' },
   { name: 'agent-native', what: 'vpsfw agent, realistic policy, native backend', agent: 'native', native: true },
+  // The same agent with its HTTP listener on and Prometheus' load on it: /metrics once a second.
+  { name: 'agent-http', what: 'the same, HTTP listener on, /metrics scraped every second', agent: 'native', native: true, http: true },
 ];
-const SECTIONS = ['tcp', 'attack', 'memory', 'agent-memory'];
+const SECTIONS = ['tcp', 'ban-drop', 'attack', 'memory', 'agent-memory'];
 const ALL = [...rows.map((r) => r.name), ...SECTIONS];
 const selected = opt.rows === undefined ? ALL : opt.rows.split(',').map((n) => n.trim());
 const unknown = selected.filter((n) => !ALL.includes(n));
@@ -67,14 +73,16 @@ const serverFirewall = (lab) => new KernelFirewall(realRunner(['ip', 'netns', 'e
 const passed = `0x${PASS_MARK.toString(16)}/0x${MARK_MASK.toString(16)}`;
 const iptables = (lab, op) => lab.exec(lab.server, 'iptables', [op, 'INPUT', '-p', 'udp', '-m', 'multiport', '--dports', `${FLOOD_PORT},${ECHO_PORT}`, '-m', 'mark', '!', '--mark', passed, '-j', 'NFQUEUE', '--queue-num', '0']);
 
+const HTTP = '127.0.0.1:9469';
+
 /** The agent on the bench policy; resolves once it has started. */
-function startBenchAgent(lab, backend, work) {
+function startBenchAgent(lab, backend, work, http = undefined) {
   writeFileSync(join(work, 'policy.json'), JSON.stringify(benchPolicy));
-  return startAgent(lab, backend, work);
+  return startAgent(lab, backend, work, 30_000, http);
 }
 
 async function startConsumer(lab, row, tools, work) {
-  if (row.agent) return startBenchAgent(lab, row.agent, work);
+  if (row.agent) return startBenchAgent(lab, row.agent, work, row.http ? HTTP : undefined);
   await (row.agentRules ? serverFirewall(lab).apply(agentRules) : iptables(lab, '-A'));
   const [cmd, ...args] = row.cmd(tools);
   return startPinned(lab, lab.server, CONSUMER_CPU, cmd, args, (l) => l === 'ready');
@@ -82,13 +90,16 @@ async function startConsumer(lab, row, tools, work) {
 
 async function measureRow(lab, row, tools, work) {
   const proc = row.name === 'kernel' ? undefined : await startConsumer(lab, row, tools, work);
+  // On the sender's core, as a Prometheus on the same host would take a core from the agent's neighbours.
+  const scraper = row.http ? await startPinned(lab, lab.server, SENDER_CPU, node, [join(here, 'scraper.js'), `http://${HTTP}/metrics`, join(work, 'state', 'http-token'), String(seconds * 4 + 60)], (l) => l === 'ready') : undefined;
   try {
     const rtt = await udpRtt(lab, tools, rttCount);
     const flood = await udpFlood(lab, tools, seconds);
     const drops = proc ? await queueDrops(lab) : undefined;
     const rssMiB = proc && !row.c ? peakRssMiB(proc.pid) : null;
-    return { ...flood, drops, rtt, rssMiB };
+    return { ...flood, drops, rtt, rssMiB, ...(scraper ? { scrapes: Number(scraper.lines.stdout.at(-1)) } : {}) };
   } finally {
+    await scraper?.stop();
     await proc?.stop();
     if (row.agentRules) await serverFirewall(lab).remove();
     else if (row.queue) await iptables(lab, '-D');
@@ -106,6 +117,7 @@ function summarize(row, runs) {
     drops: runs[0].drops ? { queueDropped: pick((r) => r.drops.queueDropped), userDropped: pick((r) => r.drops.userDropped) } : undefined,
     rtt: { p50us: pick((r) => r.rtt.p50us), p99us: pick((r) => r.rtt.p99us), lost: runs.reduce((a, r) => a + r.rtt.lost, 0) },
     rssMiB: runs.some((r) => r.rssMiB !== null) ? Math.max(...runs.map((r) => r.rssMiB ?? 0)) : null,
+    ...(runs[0].scrapes !== undefined ? { scrapes: pick((r) => r.scrapes) } : {}),
     runs,
   };
 }
@@ -129,7 +141,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 500));
 
     const benchRange = await routeBenchRange(lab);
-    const results = { machine: machine(), settings: { rounds, seconds, rttCount, queueMaxLen: Number(MAXLEN), payloadBytes: 18, rows: selected, benchRange }, udp: [], tcp: [], attack: null, memory: null, agentMemory: null };
+    const results = { machine: machine(), settings: { rounds, seconds, rttCount, queueMaxLen: Number(MAXLEN), payloadBytes: 18, rows: selected, benchRange }, udp: [], tcp: [], banDrop: null, attack: null, memory: null, agentMemory: null };
     // Background load on a shared machine comes and goes: every row runs once per round, rounds
     // repeat, and each row reports its median (every run is kept in the JSON).
     const runs = new Map(rows.map((r) => [r.name, []]));
@@ -183,6 +195,7 @@ async function main() {
       results.tcp.push({ name: 'conntrack', what: 'one rule: conntrack ESTABLISHED,RELATED accept', gbps: median(tcp.conntrack), pairedRatio: paired(tcp.conntrack), runs: tcp.conntrack });
       results.tcp.push({ name: `agent-${agentBackend}`, what: 'agent running (fast path)', gbps: median(tcp.agent), pairedRatio: paired(tcp.agent), runs: tcp.agent });
     }
+    if (want('ban-drop')) results.banDrop = await banDrop(lab, tools, buildXdp(work), { rounds, seconds });
     if (want('attack')) {
       process.stderr.write('bench: under attack ...\n');
       const running = await startBenchAgent(lab, agentBackend, work);
@@ -208,9 +221,12 @@ async function main() {
     // Date and minute in the name: two runs at one commit both stay.
     const file = join(dir, `${results.machine.date.slice(0, 16).replace(':', '')}-${results.machine.commit}.json`);
     writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-    if (writeDoc) writeReport(join(root, 'docs/benchmarks.md'), results);
+    const doc = join(root, 'docs/benchmarks.md');
+    const writeBanDrop = !opt['no-doc'] && results.banDrop !== null;
+    if (writeDoc) writeReport(doc, results);
+    if (writeBanDrop) writeBanDropReport(doc, results);
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-    process.stderr.write(`bench: wrote ${file}${writeDoc ? ' and docs/benchmarks.md' : ''}\n`);
+    process.stderr.write(`bench: wrote ${file}${writeDoc || writeBanDrop ? ' and docs/benchmarks.md' : ''}\n`);
   } finally {
     for (const p of background) p.kill();
     await lab.destroy();

@@ -5,6 +5,7 @@ import t from 'tap';
 import { probe } from '../../agent/src/demo/probes.js';
 import type { AgentProcess } from '../../agent/src/demo/agent-process.js';
 import { testPolicy } from '../lib/agent-lab.js';
+import { waitFor } from '../lib/wait.js';
 import { crowdsecAgentLab, lapiFor, type Lapi } from '../lib/crowdsec.js';
 import type { Lab } from '../lib/netns.js';
 
@@ -14,16 +15,6 @@ const WAIT_MS = 30_000;
 
 type Ban = { address: string; origin?: string; scenario?: string; by: string };
 const bans = async (agent: AgentProcess) => JSON.parse((await agent.cli(['bans', '--json'])).stdout) as Ban[];
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function bouncerLab(t: Parameters<typeof lapiFor>[0], lapi: Lapi, extra: object = {}) {
   const key = lapi.secretFile('bouncer.key', await lapi.addBouncer(`vpsfw-${Math.random().toString(36).slice(2, 8)}`));
@@ -48,7 +39,7 @@ t.test('Ip and Range decisions, IPv4 and IPv6: enforced, then lifted by cscli de
   await lapi.cscli(['decisions', 'add', '--range', '2001:db8:bad::/48', '--duration', '1h']);
   await lapi.cscli(['decisions', 'add', '--ip', '198.51.100.77', '--type', 'captcha']);
 
-  const list = await until('four CrowdSec bans', async () => {
+  const list = await waitFor('four CrowdSec bans', WAIT_MS, async () => {
     const l = (await bans(agent)).filter((b) => b.origin === 'crowdsec');
     return l.length >= 4 && l;
   });
@@ -73,7 +64,7 @@ t.test('Ip and Range decisions, IPv4 and IPv6: enforced, then lifted by cscli de
 
   await lapi.cscli(['decisions', 'delete', '--ip', v4]);
   await lapi.cscli(['decisions', 'delete', '--range', '2001:db8:bad::/48']);
-  await until('two CrowdSec bans lifted', async () => {
+  await waitFor('two CrowdSec bans lifted', WAIT_MS, async () => {
     const l = await bans(agent);
     return !l.find((b) => b.address === v4) && !l.find((b) => b.address === '2001:db8:bad::/48');
   });
@@ -82,6 +73,12 @@ t.test('Ip and Range decisions, IPv4 and IPv6: enforced, then lifted by cscli de
   t.notOk(await connects(lab, v6), 'the decisions not deleted stay');
   t.notOk(await connects(lab, lab.denied4), 'the v4 range stays');
   t.ok(agent.events.find((e) => e.event === 'unban' && e.address === v4 && e.origin === 'crowdsec'), 'an unban event');
+  // What the metrics and the dashboard read: CrowdSec's bans made and in force, its decisions counted.
+  const s = JSON.parse((await agent.cli(['status', '--json'])).stdout) as { bans: { made: Array<{ by: string; origin: string; count: number }>; activeByOrigin: Record<string, number> }; crowdsec: { bouncer: { state: string; decisions: Record<string, number> } } };
+  t.same(s.bans.made.find((m) => m.origin === 'crowdsec'), { by: 'crowdsec', origin: 'crowdsec', count: 4 }, 'four bans made for CrowdSec, under its name');
+  t.equal(s.bans.activeByOrigin.crowdsec, 2, 'two in force');
+  t.match(s.crowdsec.bouncer, { state: 'ok', decisions: { banned: 4, lifted: 2 } }, 'the bouncer: four decisions banned, two lifted');
+  t.ok(s.crowdsec.bouncer.decisions.ignored! >= 1, 'the captcha one ignored');
 });
 
 t.test('the allowlist wins over CrowdSec: an allowlisted address is not banned, nor a range holding it', async (t) => {
@@ -90,7 +87,7 @@ t.test('the allowlist wins over CrowdSec: an allowlisted address is not banned, 
   await lapi.cscli(['decisions', 'add', '--ip', lab.attacker.ip4]);
   await lapi.cscli(['decisions', 'add', '--range', '192.0.2.0/28']);
   await lapi.cscli(['decisions', 'add', '--ip', lab.denied4]);
-  await until('the other decision enforced', async () => (await bans(agent)).find((b) => b.address === lab.denied4));
+  await waitFor('the other decision enforced', WAIT_MS, async () => (await bans(agent)).find((b) => b.address === lab.denied4));
   const list = await bans(agent);
   t.notOk(list.find((b) => b.address === lab.attacker.ip4), 'the allowlisted address is not banned');
   t.notOk(list.find((b) => b.address === '192.0.2.0/28'), 'nor the range that holds it');

@@ -7,6 +7,7 @@ import t from 'tap';
 import { probe } from '../../agent/src/demo/probes.js';
 import type { AgentProcess } from '../../agent/src/demo/agent-process.js';
 import { testPolicy } from '../lib/agent-lab.js';
+import { waitFor } from '../lib/wait.js';
 import { crowdsecAgentLab, lapiFor, type Lapi } from '../lib/crowdsec.js';
 
 const WAIT_MS = 30_000;
@@ -14,16 +15,6 @@ const FAST = { pollInterval: '1s', backoffMax: '2s', timeout: '3s' };
 
 type Ban = { address: string; origin?: string; scenario?: string; by: string };
 const bans = async (agent: AgentProcess) => JSON.parse((await agent.cli(['bans', '--json'])).stdout) as Ban[];
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const synFlood = (lab: { status: (ns: string, cmd: string, args: string[], o: { timeoutMs: number }) => Promise<unknown>; attacker: { ns: string; server4: string } }) =>
   lab.status(lab.attacker.ns, 'hping3', ['-q', '-S', '-p', '8080', '-i', 'u500', '-c', '2000', lab.attacker.server4], { timeoutMs: 20_000 });
@@ -48,14 +39,14 @@ t.test('two servers, one LAPI: a SYN flood banned on the first is enforced on th
   await synFlood(one.lab);
   t.match((await bans(one.agent)).find((b) => b.address === attacker), { by: 'detector:synFlood', origin: 'agent' }, 'banned on the first by its detector');
 
-  const alerts = await until('the alert in the LAPI', async () => {
+  const alerts = await waitFor('the alert in the LAPI', WAIT_MS, async () => {
     const list = JSON.parse(await lapi.cscli(['alerts', 'list', '-o', 'json'])) as Array<{ scenario: string; source: { ip: string; scope: string }; machine_id: string; decisions: Array<{ type: string; value: string; origin: string; duration: string }>; events_count: number; start_at: string; stop_at: string }> | null;
     return list?.find((a) => a.scenario === 'vpsfw/synFlood');
   });
   t.match(alerts, { scenario: 'vpsfw/synFlood', machine_id: 'web1', source: { ip: attacker, scope: 'Ip' }, decisions: [{ type: 'ban', value: attacker, origin: 'crowdsec', scenario: 'vpsfw/synFlood' }] }, '`cscli alerts list` shows it, with its scenario, source and decision');
   t.ok(alerts.events_count >= 1 && alerts.start_at && alerts.stop_at, 'with the count and the time window');
 
-  const onTwo = await until('the ban on the second server', async () => (await bans(two.agent)).find((b) => b.address === attacker));
+  const onTwo = await waitFor('the ban on the second server', WAIT_MS, async () => (await bans(two.agent)).find((b) => b.address === attacker));
   t.match(onTwo, { origin: 'crowdsec', scenario: 'vpsfw/synFlood' }, 'the second server holds it as a CrowdSec ban, with the scenario');
   t.notOk((await probe(two.lab, two.lab.attacker.ns, two.lab.attacker.server4, 8080)).connected, 'and drops the attacker, which never attacked it');
   t.ok((await probe(two.lab, two.lab.client.ns, two.lab.client.server4, 8080)).connected, 'its client still connects');
@@ -95,7 +86,7 @@ t.test('the LAPI stopped, then cut off: bans stay, one line per outage, changes 
   const added = lab.attacker.ip6;
   await lapi.cscli(['decisions', 'add', '--ip', kept, '--duration', '1h']);
   await lapi.cscli(['decisions', 'add', '--ip', lifted, '--duration', '1h']);
-  await until('both enforced', async () => (await bans(agent)).filter((b) => b.origin === 'crowdsec').length === 2);
+  await waitFor('both enforced', WAIT_MS, async () => (await bans(agent)).filter((b) => b.origin === 'crowdsec').length === 2);
 
   // The LAPI stopped: refused connections, for many poll intervals.
   await lapi.stop();
@@ -117,7 +108,7 @@ t.test('the LAPI stopped, then cut off: bans stay, one line per outage, changes 
   await lapi.reconnect(lab.server);
   const back = await agent.waitFor((e) => e.event === 'crowdsec-reachable', WAIT_MS, 'the line saying it is back');
   t.match(back, { role: 'bouncer', level: 'info' }, 'one line when it is back');
-  const list = await until('the changes picked up', async () => {
+  const list = await waitFor('the changes picked up', WAIT_MS, async () => {
     const l = await bans(agent);
     return l.find((b) => b.address === added) && !l.find((b) => b.address === lifted) && l;
   });

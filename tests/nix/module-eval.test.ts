@@ -83,7 +83,7 @@ if (!LIB) {
 
   t.test('every option says what it does; the package shows its default', async (t) => {
     t.same(evaluated.undocumented, []);
-    for (const o of ['enable', 'package', 'openPorts.tcp', 'followFirewall', 'trustedInterfaces', 'ssh.ports', 'ssh.rateLimit', 'ssh.allowLockout', 'allowDhcpClient', 'rules', 'rateLimits', 'denyNetworks', 'bans.allowlist', 'detectors.synFlood', 'payloadRules', 'queueNumber', 'failMode', 'logLevel', 'settings']) {
+    for (const o of ['enable', 'package', 'openPorts.tcp', 'followFirewall', 'trustedInterfaces', 'ssh.ports', 'ssh.rateLimit', 'ssh.allowLockout', 'allowDhcpClient', 'rules', 'rateLimits', 'denyNetworks', 'bans.allowlist', 'detectors.synFlood', 'payloadRules', 'queueNumber', 'failMode', 'logLevel', 'http.enable', 'http.listenAddress', 'http.port', 'settings']) {
       t.ok(evaluated.options.includes(`services.vpsfw.${o}`), `option ${o}`);
     }
     t.match(evaluated.packageDefault?.text, /nix\/package\.nix.*iptables/);
@@ -214,6 +214,31 @@ if (!LIB) {
     t.not(queue.vpsfw!.restartTriggers[0], base.vpsfw!.restartTriggers[0], 'settings.queue.maxLen restarts it');
     t.same(JSON.parse(base.vpsfw!.restartTriggers[0]!), { num: 0, maxLen: null, failMode: 'open', logGroup: null });
     t.same(JSON.parse(systems['fail-closed-with-settings']!.units.vpsfw!.restartTriggers[0]!), { num: 7, maxLen: 8192, failMode: 'closed', logGroup: null });
+  });
+
+  t.test('the HTTP listener: its address in the policy; the agent lets its clients in and restarts when it changes', async (t) => {
+    t.notOk('IPAddressAllow' in systems.defaults!.units.vpsfw!.serviceConfig, 'off: no IP traffic allowed');
+    const on = systems['http-on']!;
+    t.same((on.policy as unknown as { http: unknown }).http, { listen: '127.0.0.1:9469' });
+    t.same(on.units.vpsfw!.serviceConfig.IPAddressAllow, ['127.0.0.0/8', '::1/128'], 'on: loopback clients');
+    t.equal(on.units.vpsfw!.serviceConfig.IPAddressDeny, 'any', 'and nothing else');
+    t.notOk('IPAddressAllow' in on.units['vpsfw-rules']!.serviceConfig, 'the rules unit serves nobody');
+    t.same(JSON.parse(on.units.vpsfw!.restartTriggers[0]!).http, { listen: '127.0.0.1:9469', allowFrom: null }, 'a reload refuses a new listener: a change restarts');
+    t.same(on.units.vpsfw!.reloadTriggers.length, 1);
+    const beyond = systems['http-beyond-loopback']!;
+    t.same((beyond.policy as unknown as { http: unknown }).http, { listen: '[::]:9100', allowFrom: ['10.0.0.0/24'] }, 'an IPv6 address in brackets; allowFrom from settings');
+    t.same(beyond.units.vpsfw!.serviceConfig.IPAddressAllow, ['10.0.0.0/24']);
+  });
+
+  t.test('CrowdSec beside the HTTP listener: the unit lets in both the LAPI and the listener\'s clients, the secrets as credentials', async (t) => {
+    const c = systems['crowdsec-and-http']!;
+    t.same(c.failedAssertions, []);
+    t.same((c.policy as unknown as { crowdsec: unknown }).crowdsec, { url: 'https://192.0.2.10:8080/', bouncerKeyFile: '/run/credentials/vpsfw.service/crowdsec-bouncer-key', machine: { login: 'web1', passwordFile: '/run/credentials/vpsfw.service/crowdsec-machine-password' } });
+    const agent = c.units.vpsfw!.serviceConfig;
+    t.same([...(agent.IPAddressAllow as string[])].sort(), ['127.0.0.0/8', '192.0.2.10', '::1/128'], 'the LAPI and the listener\'s clients, neither list lost');
+    t.equal(agent.IPAddressDeny, 'any', 'nothing else');
+    t.same(agent.LoadCredential, ['crowdsec-bouncer-key:/run/secrets/vpsfw-bouncer-key', 'crowdsec-machine-password:/run/secrets/vpsfw-machine-password']);
+    t.notOk('IPAddressAllow' in c.units['vpsfw-rules']!.serviceConfig, 'the rules unit talks to no one');
   });
 
   t.test('nftables: warnings only where they apply', async (t) => {

@@ -14,6 +14,8 @@ const SCRIPT = join(REPO, 'nix/npm-deps.mjs');
 const pin = JSON.parse(readFileSync(join(REPO, 'nix/npm-deps.json'), 'utf8')) as { lock: string; hash: string };
 const hasNix = spawnSync('nix', ['--version']).status === 0;
 const UPDATE = 'run `npm run nix:pin-deps` and commit nix/npm-deps.json';
+// Fetching every tarball of the lock takes minutes on a fresh machine with an empty npm cache.
+t.setTimeout(1_200_000);
 
 t.test('nix/npm-deps.json is pinned to this package-lock.json', async (t) => {
   const lockHash = createHash('sha256').update(readFileSync(join(REPO, 'package-lock.json'))).digest('hex');

@@ -12,7 +12,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CACHE_DIR } from './rootfs.js';
+import { alive, CACHE_DIR } from './rootfs.js';
 
 const run = promisify(execFile);
 
@@ -25,6 +25,15 @@ export interface Result {
 export interface ExecOpts {
   timeoutMs?: number;
   input?: string;
+}
+
+export interface ChrootOpts extends ExecOpts {
+  /**
+   * /proc/sys/net writable (every other sysctl stays read-only): for programs that make network
+   * namespaces and set their net.* sysctls, as the demo and the tests do. The chroot has the host's
+   * network, so this is as open as running them on the host itself, and no more.
+   */
+  netSysctls?: boolean;
 }
 
 export interface Client {
@@ -63,7 +72,7 @@ export interface Workspace {
   copyIn(sources: string[], dest: string): Promise<void>;
   writeFile(path: string, content: string): Promise<void>;
   /** Runs a command in a plain chroot (fresh /proc, /dev, /sys; host network), in its own PID namespace. */
-  chroot(cmd: string, args: string[], opts?: ExecOpts): Promise<Result>;
+  chroot(cmd: string, args: string[], opts?: ChrootOpts): Promise<Result>;
   /** Boots systemd in the root; the workspace is then the container's (call destroy() on the container). */
   boot(opts?: { bootTimeoutMs?: number }): Promise<Container>;
   /** Removes the run's files when the test never booted. */
@@ -81,7 +90,10 @@ const OVERLAY = `mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=$RUN/uppe
 /** Mounts the API file systems a chroot needs, under "$R" (already inside a private mount namespace). */
 const API_MOUNTS = `
 mount -t proc proc "$R/proc"
-mount --bind "$R/proc/sys" "$R/proc/sys"; mount -o remount,bind,ro "$R/proc/sys"
+mount --bind "$R/proc/sys" "$R/proc/sys"
+# net.* writable when asked (NET_SYSCTLS), mounted before /proc/sys goes read-only.
+if [ -n "\${NET_SYSCTLS:-}" ]; then mount --bind "$R/proc/sys/net" "$R/proc/sys/net"; fi
+mount -o remount,bind,ro "$R/proc/sys"
 if [ -e "$R/proc/sysrq-trigger" ]; then
   mount --bind "$R/proc/sysrq-trigger" "$R/proc/sysrq-trigger"; mount -o remount,bind,ro "$R/proc/sysrq-trigger"
 fi
@@ -148,15 +160,6 @@ function check(what: string, r: Result): Result {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // ---- cgroup: the container's own subtree of the host's cgroup v2 hierarchy --------------------
 
@@ -259,7 +262,7 @@ export function workspace(lower: string): Workspace {
       status('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--', 'bash', '-c', CHROOT, 'bash', cmd, ...args], {
         timeoutMs: opts.timeoutMs ?? 600_000,
         input: opts.input,
-        env,
+        env: opts.netSysctls ? { ...env, NET_SYSCTLS: '1' } : env,
       }),
     boot: async (opts = {}) => {
       const started = Date.now();
@@ -378,4 +381,15 @@ async function link(c: Container, clientNs: string): Promise<void> {
   await inside(['addr', 'add', `${NET.server4}/24`, 'dev', 'eth0']);
   await inside(['addr', 'add', `${NET.server6}/64`, 'dev', 'eth0', 'nodad']);
   await inside(['link', 'set', 'eth0', 'up']);
+}
+
+/**
+ * The host's certificate authorities in the root, where they survive Debian's update-ca-certificates
+ * (run when apt installs ca-certificates or a package that triggers it): npm reaches the registry
+ * through them, as on the host (behind a TLS-inspecting proxy, its CA is in the host's bundle).
+ */
+export async function trustHostCertificates(ws: Workspace): Promise<void> {
+  const bundle = readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8');
+  await ws.writeFile('/etc/ssl/certs/ca-certificates.crt', bundle);
+  await ws.writeFile('/usr/local/share/ca-certificates/host-bundle.crt', bundle);
 }

@@ -1,5 +1,5 @@
 // The journal log source under real systemd: Debian's ssh.service logs to the journal, the agent
-// runs as the unit agent/packaging/unit.mjs makes for a policy that follows that journal (the
+// runs as the units agent/packaging/unit.mjs makes for a policy that follows that journal (the
 // journal's group granted, nothing more), a guesser from the client namespace is banned after
 // maxRetry wrong passwords and its packets dropped, and an agent restart resumes after the saved
 // cursor: the failures before it are not counted again.
@@ -10,10 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { workspace, type Container } from './container.js';
 import { ensureRoot } from './rootfs.js';
+import { waitFor } from '../lib/wait.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const PREFIX = '/opt/vpsfw';
-const NODE = '/usr/local/bin/node';
+/** The layout the units run (the installer's: PREFIX/current is the release, with its Node.js). */
+const CURRENT = `${PREFIX}/current`;
+const NODE = `${CURRENT}/node/bin/node`;
 const POLICY = '/etc/vpsfw/policy.json';
 const USER = 'alice';
 const PASSWORD = 'correct horse battery staple';
@@ -27,18 +30,8 @@ const policy = {
   logSources: [{ name: 'sshd', kind: 'sshd', journal: 'ssh.service', maxRetry: 3, findTime: '10m', ban: '1h' }],
 };
 
-async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 function helpers(c: Container) {
-  const vpsfw = (...args: string[]) => c.exec(NODE, [`${PREFIX}/bin/vpsfw.js`, ...args], { timeoutMs: 20_000 });
+  const vpsfw = (...args: string[]) => c.exec(NODE, [`${CURRENT}/bin/vpsfw.js`, ...args], { timeoutMs: 20_000 });
   return {
     events: async () => (await c.exec('journalctl', ['-u', 'vpsfw', '-o', 'cat', '--no-pager'])).stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
     bans: async () => JSON.parse((await vpsfw('bans', '--json')).stdout) as Array<{ address: string; by: string }>,
@@ -54,15 +47,17 @@ t.test('the sshd journal source under systemd', async (t) => {
   const root = await ensureRoot({ onBuild: (ms) => t.comment(`debootstrap: ${(ms / 1000).toFixed(1)} s`) });
   const ws = workspace(root);
   t.teardown(() => ws.destroy());
-  await ws.copyIn(['agent', 'bin', 'package.json', 'node_modules'].map((p) => join(REPO, p)), PREFIX);
-  await ws.copyIn([process.execPath], '/usr/local/bin');
+  await ws.copyIn(['agent', 'bin', 'package.json', 'node_modules'].map((p) => join(REPO, p)), CURRENT);
+  await ws.copyIn([process.execPath], `${CURRENT}/node/bin`);
   await ws.writeFile(POLICY, JSON.stringify(policy, null, 2));
   const local = mkdtempSync(join(tmpdir(), 'vpsfw-journal-'));
   t.teardown(() => rmSync(local, { recursive: true, force: true }));
   writeFileSync(join(local, 'policy.json'), JSON.stringify(policy));
-  const unit = execFileSync(process.execPath, [join(REPO, 'agent/packaging/unit.mjs'), '--node', NODE, '--prefix', PREFIX, '--policy', POLICY, '--log-access', join(local, 'policy.json')], { encoding: 'utf8' });
-  t.match(unit, /^SupplementaryGroups=systemd-journal$/m, 'the unit may read the journal');
-  await ws.writeFile('/etc/systemd/system/vpsfw.service', unit);
+  const unit = (which: string) => execFileSync(process.execPath, [join(REPO, 'agent/packaging/unit.mjs'), which, '--prefix', PREFIX, '--policy', POLICY, '--log-access', join(local, 'policy.json')], { encoding: 'utf8' });
+  const agent = unit('agent');
+  t.match(agent, /^SupplementaryGroups=systemd-journal$/m, 'the agent\'s unit may read the journal');
+  await ws.writeFile('/etc/systemd/system/vpsfw.service', agent);
+  await ws.writeFile('/etc/systemd/system/vpsfw-rules.service', unit('rules'));
   const setup = await ws.chroot('sh', ['-c', `useradd -m -s /bin/sh ${USER} && echo '${USER}:${PASSWORD}' | chpasswd && mkdir -p /etc/systemd/system/multi-user.target.wants && ln -sf /etc/systemd/system/vpsfw.service /etc/systemd/system/multi-user.target.wants/vpsfw.service`]);
   t.equal(setup.code, 0, setup.stderr);
 

@@ -1,7 +1,9 @@
-// The Debian 12 root the system test boots: built once with debootstrap, cached under a path this
-// test owns, rebuilt when missing, incomplete or made from another package list. It is built in a
+// The Debian 12 roots the system tests use: built once with debootstrap, cached under a path these
+// tests own, rebuilt when missing, incomplete or made from another package list. Each is built in a
 // temporary directory and renamed into place only when complete, so a killed build is never reused.
-// The cached root is never written to again: each run works on an overlay (see container.ts).
+// A cached root is never written to again: each run works on an overlay (see container.ts).
+// Two kinds: the root the installed service boots in (PACKAGES), and a bare `--variant=minbase` one,
+// a fresh minimal Debian 12 as a new user has it, for the README's first commands.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -32,6 +34,15 @@ export const PACKAGES = [
   'iputils-ping',
   'openssh-server',
 ] as const;
+
+/** A cached root: its directory name and what debootstrap adds to minbase. */
+export interface RootKind {
+  name: string;
+  packages: readonly string[];
+}
+
+export const SERVICE_ROOT: RootKind = { name: 'debian12-root', packages: PACKAGES };
+export const MINIMAL_ROOT: RootKind = { name: 'debian12-minbase', packages: [] };
 
 const MARKER = '.vpsfw-root.json';
 
@@ -68,29 +79,32 @@ export function debianMirror(aptDir = '/etc/apt'): string {
   throw new Error(`no apt source for Debian ${SUITE} in ${aptDir}/sources.list(.d): debootstrap needs a Debian mirror`);
 }
 
-function isComplete(root: string): boolean {
+function isComplete(root: string, kind: RootKind): boolean {
   try {
     const m = JSON.parse(readFileSync(join(root, MARKER), 'utf8')) as Marker;
-    return m.suite === SUITE && m.packages.join(' ') === PACKAGES.join(' ') && existsSync(join(root, 'lib/systemd/systemd'));
+    return m.suite === SUITE && m.packages.join(' ') === kind.packages.join(' ') && existsSync(join(root, kind.packages.length > 0 ? 'lib/systemd/systemd' : 'usr/bin/apt-get'));
   } catch {
     return false;
   }
 }
 
 /** The cached root's path, built first when needed. `onBuild` hears how long debootstrap took. */
-export async function ensureRoot(opts: { onBuild?: (ms: number) => void } = {}): Promise<string> {
-  const root = join(CACHE_DIR, 'debian12-root');
-  if (isComplete(root)) return root;
-  // Leftovers of killed builds, and an incomplete or outdated root.
+export async function ensureRoot(opts: { onBuild?: (ms: number) => void; kind?: RootKind } = {}): Promise<string> {
+  const kind = opts.kind ?? SERVICE_ROOT;
+  const root = join(CACHE_DIR, kind.name);
+  if (isComplete(root, kind)) return root;
+  // Leftovers of killed builds (never one still running), and an incomplete or outdated root.
   for (const name of existsSync(CACHE_DIR) ? readdirSync(CACHE_DIR) : []) {
-    if (name.startsWith('debian12-root.tmp-')) rmSync(join(CACHE_DIR, name), { recursive: true, force: true });
+    const builder = Number(name.startsWith(`${kind.name}.tmp-`) ? name.slice(kind.name.length + 5) : NaN);
+    if (Number.isInteger(builder) && !alive(builder)) rmSync(join(CACHE_DIR, name), { recursive: true, force: true });
   }
   rmSync(root, { recursive: true, force: true });
   const tmp = `${root}.tmp-${process.pid}`;
   await run('mkdir', ['-p', dirname(tmp)]);
   const started = Date.now();
   try {
-    await run('debootstrap', ['--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, tmp, debianMirror()], {
+    const include = kind.packages.length > 0 ? [`--include=${kind.packages.join(',')}`] : [];
+    await run('debootstrap', ['--variant=minbase', ...include, SUITE, tmp, debianMirror()], {
       timeout: 15 * 60_000,
       maxBuffer: 64 << 20,
     });
@@ -99,8 +113,18 @@ export async function ensureRoot(opts: { onBuild?: (ms: number) => void } = {}):
     const e = err as { stderr?: string; message: string };
     throw new Error(`debootstrap failed: ${e.message}\n${e.stderr ?? ''}`);
   }
-  writeFileSync(join(tmp, MARKER), JSON.stringify({ suite: SUITE, packages: [...PACKAGES] } satisfies Marker));
+  writeFileSync(join(tmp, MARKER), JSON.stringify({ suite: SUITE, packages: [...kind.packages] } satisfies Marker));
   renameSync(tmp, root);
   opts.onBuild?.(Date.now() - started);
   return root;
+}
+
+/** Whether a process of this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -7,6 +7,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Queue", vpsfw::QueueClass(env));
   exports.Set("Log", vpsfw::LogClass(env));
   exports.Set("RawSender", vpsfw::RawSenderClass(env));
+  exports.Set("destroySocket", vpsfw::DestroySocketFunction(env));
   return exports;
 }
 

@@ -107,6 +107,30 @@ export interface BanSettings {
   allowlist: readonly Cidr[];
 }
 
+/** What the store has done since start, for the status snapshot (and the metrics made from it). */
+export interface BanStats {
+  /** Bans running now. */
+  active: number;
+  activeByFamily: { ipv4: number; ipv6: number };
+  /** Running bans by origin (vpsfw bans, the metrics: how many came from CrowdSec). */
+  activeByOrigin: Record<BanOrigin, number>;
+  /** Bans made, by decider and origin, most first; restored and adopted ones are not made here. */
+  made: Array<{ by: string; origin: BanOrigin; count: number }>;
+  /** Ended by `unban`. */
+  lifted: number;
+  /** Ran out. */
+  expired: number;
+  /** Ended early to make room at bans.maxEntries. */
+  evicted: number;
+  /** Ended by a reload whose bans.allowlist covers them. */
+  allowlisted: number;
+  /** The last bans made, newest first (at most RECENT_BANS). */
+  recent: BanEntry[];
+}
+
+/** How many of the last bans made the status snapshot carries. */
+export const RECENT_BANS = 10;
+
 export type BanResult =
   | { kind: 'banned'; entry: BanEntry }
   | { kind: 'already'; entry: BanEntry }
@@ -159,6 +183,8 @@ class BanTable extends SlotTable {
   readonly family: Family;
   /** Networks: the key's last word is the prefix length. */
   readonly network: boolean;
+  /** Records whose `until` is not 0: running bans, and those ended since the last sweep. */
+  active = 0;
   readonly #texts: Texts;
   readonly #key: Uint32Array;
 
@@ -287,8 +313,16 @@ export class BanStore {
   readonly #texts = new Texts();
   readonly #tables: Record<Family, { address: BanTable; network: BanTable }>;
   readonly #all: readonly BanTable[];
-  /** Records whose `until` is not 0: running bans, and those ended since the last sweep. */
-  #active = 0;
+  /** Bans made, by decider, then origin (counts as in BAN_ORIGINS): no text made per ban. */
+  readonly #made = new Map<string, number[]>();
+  readonly #ended = { lifted: 0, expired: 0, evicted: 0, allowlisted: 0 };
+  readonly #recent: BanEntry[] = [];
+  /**
+   * The last bans a bulk load made, as pairs of table (index into #all) and slot, at `#bulkMade %
+   * RECENT_BANS`: their entries are made for #recent once it ends, not one for each ban.
+   */
+  readonly #bulkRecent = new Int32Array(RECENT_BANS * 2);
+  #bulkMade = 0;
   readonly #kernel: BanKernel;
   readonly #file: BanStateFile;
   readonly #now: () => number;
@@ -320,7 +354,10 @@ export class BanStore {
 
   /** New settings (a reload); running bans the new allowlist covers end now. */
   updateSettings(settings: BanSettings): void {
+    const sameAllowlist = sameList(this.#settings.allowlist, settings.allowlist);
     this.#use(settings);
+    // Most reloads keep the allowlist: no ban to look at again (a walk allocates for each one).
+    if (sameAllowlist) return;
     const now = this.#now();
     let ended = false;
     for (const b of this.#all) {
@@ -328,6 +365,7 @@ export class BanStore {
         if (b.until[s]! <= now || this.#allowlisted(b.target(s)) === null) continue;
         const { address, family } = b.entry(s);
         this.#end(b, s);
+        this.#ended.allowlisted++;
         this.#kernel.del(address, family).catch(this.#onError);
         ended = true;
       }
@@ -365,7 +403,9 @@ export class BanStore {
     const plan = this.#plan(req);
     if (plan.kind === 'already') return { kind: 'already', entry: plan.b.entry(plan.s) };
     if (plan.kind !== 'new') return plan;
-    return { kind: 'banned', entry: plan.b.entry(this.#make(plan, req)) };
+    const entry = plan.b.entry(this.#make(plan, req));
+    this.#remember(entry);
+    return { kind: 'banned', entry };
   }
 
   /**
@@ -376,21 +416,27 @@ export class BanStore {
    */
   bulkBan(req: BanRequest): BanResult['kind'] {
     const plan = this.#plan(req);
-    if (plan.kind === 'new') this.#make(plan, req);
-    return plan.kind === 'new' ? 'banned' : plan.kind;
+    if (plan.kind !== 'new') return plan.kind;
+    const at = (this.#bulkMade++ % RECENT_BANS) * 2;
+    this.#bulkRecent[at] = this.#all.indexOf(plan.b);
+    this.#bulkRecent[at + 1] = this.#make(plan, req);
+    return 'banned';
   }
 
-  /** Records the planned ban and queues it for the kernel; returns its slot. */
+  /** Records the planned ban, counts it and queues it for the kernel; returns its slot. */
   #make(plan: NewBan, req: BanRequest): number {
     const { b, key, found, ms, offense, now } = plan;
     const counted = found >= 0 && b.until[found] !== 0;
-    if (!counted && this.#active >= this.#settings.maxEntries) this.#evictSoonest(now);
+    if (!counted && this.#active() >= this.#settings.maxEntries) this.#evictSoonest(now);
     const s = b.slot(key);
     b.set(s, { since: now, until: now + ms, offense, reason: req.reason, by: req.by, origin: req.origin, scenario: req.scenario });
-    if (!counted) this.#active++;
+    if (!counted) b.active++;
     this.#toKernel(b, s, now);
     // A manual ban is on disk before `vpsfw ban` returns (saved()); the others are coalesced.
     this.#changed(req.origin === 'control');
+    let made = this.#made.get(req.by);
+    if (made === undefined) this.#made.set(req.by, (made = BAN_ORIGINS.map(() => 0)));
+    made[BAN_ORIGINS.indexOf(req.origin)]!++;
     return s;
   }
 
@@ -449,6 +495,7 @@ export class BanStore {
     if (only !== undefined && !(had && b.origin[s] === BAN_ORIGINS.indexOf(only.origin))) return false;
     // The offence history stays: a source banned again escalates.
     if (s >= 0) this.#end(b, s);
+    if (had) this.#ended.lifted++;
     this.#queue(b, 0, b.keyFor(t));
     this.#changed(only === undefined);
     await this.flushed();
@@ -466,15 +513,39 @@ export class BanStore {
   /** How many bans are running. */
   count(): number {
     this.sweep();
-    return this.#active;
+    return this.#active();
   }
 
-  /** How many bans of each origin are running. */
-  countByOrigin(): Record<BanOrigin, number> {
+  stats(): BanStats {
     this.sweep();
-    const counts = BAN_ORIGINS.map(() => 0);
-    for (const b of this.#all) for (const s of b.slots()) if (b.until[s] !== 0) counts[b.origin[s]!]!++;
-    return Object.fromEntries(BAN_ORIGINS.map((o, i) => [o, counts[i]!])) as Record<BanOrigin, number>;
+    const t = this.#tables;
+    const [ipv4, ipv6] = [t[4].address.active + t[4].network.active, t[6].address.active + t[6].network.active];
+    const made = [...this.#made].flatMap(([by, counts]) => BAN_ORIGINS.flatMap((origin, i) => (counts[i]! > 0 ? [{ by, origin, count: counts[i]! }] : []))).sort((x, y) => y.count - x.count);
+    const byOrigin = BAN_ORIGINS.map(() => 0);
+    for (const b of this.#all) for (const s of b.slots()) if (b.until[s] !== 0) byOrigin[b.origin[s]!]!++;
+    const activeByOrigin = Object.fromEntries(BAN_ORIGINS.map((o, i) => [o, byOrigin[i]!])) as Record<BanOrigin, number>;
+    return { active: ipv4 + ipv6, activeByFamily: { ipv4, ipv6 }, activeByOrigin, made, ...this.#ended, recent: [...this.#recent] };
+  }
+
+  #active(): number {
+    return this.#all.reduce((n, b) => n + b.active, 0);
+  }
+
+  /** A ban made, first among the last ones. */
+  #remember(e: BanEntry): void {
+    if (this.#recent.unshift(e) > RECENT_BANS) this.#recent.pop();
+  }
+
+  /** A bulk load ended: its last bans still running join the last ones made, oldest first. */
+  #rememberBulk(): void {
+    const now = this.#now();
+    for (let i = Math.max(0, this.#bulkMade - RECENT_BANS); i < this.#bulkMade; i++) {
+      const at = (i % RECENT_BANS) * 2;
+      const b = this.#all[this.#bulkRecent[at]!]!;
+      const s = this.#bulkRecent[at + 1]!;
+      if (b.live(s) && b.until[s]! > now) this.#remember(b.entry(s));
+    }
+    this.#bulkMade = 0;
   }
 
   /** Ends bans that have run out (the kernel expired them already) and forgets offenders past the memory. */
@@ -488,6 +559,7 @@ export class BanStore {
       for (const s of b.slots()) {
         if (b.until[s] !== 0 && b.until[s]! <= now) {
           this.#end(b, s);
+          this.#ended.expired++;
           changed = true;
         }
         if (b.until[s] === 0 && now - b.since[s]! > this.#settings.escalation.memory) b.delete(s);
@@ -521,7 +593,7 @@ export class BanStore {
     }
     if (dropped > RECORDS_REPORTED) this.#onError(new VpsfwError('VPSFW_ERR_BAN_STATE', `${path}: ${dropped - RECORDS_REPORTED} more records not restored, not listed`));
     await this.#reconcile(now);
-    return this.#active;
+    return this.#active();
   }
 
   #restoreRecord(r: BanRecord, now: number, report: (message: string) => void): void {
@@ -537,7 +609,7 @@ export class BanStore {
     const key = b.keyFor(t);
     if (r.type === 'ban' && r.until > now) {
       const s = b.slot(key);
-      if (b.until[s] === 0) this.#active++;
+      if (b.until[s] === 0) b.active++;
       b.set(s, r);
       return;
     }
@@ -575,11 +647,11 @@ export class BanStore {
         continue;
       }
       const s = b.slot(key);
-      if (b.until[s] === 0) this.#active++;
+      if (b.until[s] === 0) b.active++;
       b.set(s, { since: now, until, reason: 'found in the kernel ban set at start', by: 'kernel', origin: 'kernel', offense: found >= 0 ? Math.max(1, b.offense[s]!) : 1 });
       adopted++;
     }
-    if (this.#active > 0) this.#report(await this.#kernel.add(this.#running(now)).catch((err: unknown) => [err]));
+    if (this.#active() > 0) this.#report(await this.#kernel.add(this.#running(now)).catch((err: unknown) => [err]));
     if (adopted > 0) this.#changed(false);
   }
 
@@ -651,7 +723,7 @@ export class BanStore {
   #end(b: BanTable, s: number): void {
     if (b.until[s] === 0) return;
     b.until[s] = 0;
-    this.#active--;
+    b.active--;
   }
 
   #evictSoonest(now: number): void {
@@ -662,6 +734,7 @@ export class BanStore {
     if (soonest === null) return;
     const { address, family } = soonest.b.entry(soonest.s);
     this.#end(soonest.b, soonest.s);
+    this.#ended.evicted++;
     this.#kernel.del(address, family).catch(this.#onError);
   }
 
@@ -701,16 +774,20 @@ export class BanStore {
    * Runs a bulk load (a CrowdSec start-up pull of 100,000 decisions): the coalesced writes of the
    * state file wait until it ends, then one follows. Each would write the whole state again, once
    * a second of the load, and cost the agent about 12 MiB at its peak. Manual bans and unbans are
-   * still on disk at once.
+   * still on disk at once. Its bans are counted as they are made; the last few join stats().recent
+   * when it ends.
    */
   async bulk<T>(load: () => Promise<T>): Promise<T> {
     this.#bulk++;
     try {
       return await load();
     } finally {
-      if (--this.#bulk === 0 && this.#heldWrite) {
-        this.#heldWrite = false;
-        this.#changed(false);
+      if (--this.#bulk === 0) {
+        this.#rememberBulk();
+        if (this.#heldWrite) {
+          this.#heldWrite = false;
+          this.#changed(false);
+        }
       }
     }
   }
@@ -736,3 +813,7 @@ export class BanStore {
 }
 
 const kernelSeconds = (until: number, now: number) => Math.min(MAX_KERNEL_TIMEOUT_S, Math.max(1, Math.ceil((until - now) / 1000)));
+
+function sameList(a: readonly Cidr[], b: readonly Cidr[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.family === b[i]!.family && x.prefix === b[i]!.prefix && x.address === b[i]!.address);
+}

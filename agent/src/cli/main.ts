@@ -11,6 +11,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   run: { summary: 'run the agent in the foreground', load: () => import('./run.js') },
   apply: { summary: 'put the kernel rules, sets and saved bans in force, and exit', load: () => import('./apply.js') },
   status: { summary: 'show the running agent\'s counters', load: () => import('./status.js') },
+  top: { summary: 'a live view of the running agent', load: () => import('./top.js') },
+  dashboard: { summary: 'print the address of the running agent\'s dashboard, with its token', load: () => import('./dashboard.js') },
   ban: { summary: 'ban an address now', load: () => import('./ban.js') },
   unban: { summary: 'lift a ban', load: () => import('./unban.js') },
   bans: { summary: 'list the bans in force', load: () => import('./bans.js') },
@@ -22,7 +24,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
 };
 
 export function usage(): string {
-  const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`);
+  const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`);
   return `usage: vpsfw <command> [options]   (vpsfw <command> --help for its options)\n\ncommands:\n${rows.join('\n')}\n\nexit codes: 0 done, 1 failed, 2 bad usage, 3 vpsfw is not running (docs/errors.md)\n`;
 }
 

@@ -4,7 +4,7 @@ import type { CrowdsecStatus } from '../crowdsec/crowdsec.js';
 import type { AgentStatus } from '../daemon/status.js';
 import type { HookPosition } from '../kernel/apply.js';
 import { controlOption, parse, type Io } from './args.js';
-import { ask, CONTROL_HELP } from './client-command.js';
+import { askStatus, CONTROL_HELP } from './client-command.js';
 import { humanDuration } from './duration.js';
 
 const cmd = {
@@ -12,8 +12,9 @@ const cmd = {
 
 Shows the running agent: whether it is active and where its jumps sit in the kernel's chains,
 the policy (source, hash, defaults, rules), bans, the queue (judged, unjudged by overflow,
-dropped by the kernel), what the kernel decided on its own, CrowdSec (when configured) and
-memory. Exit 0 when running, 3 when not.
+dropped by the kernel), what the kernel decided on its own, reloads, CrowdSec (when configured),
+memory and event loop, and the HTTP listener. Exit 0 when running, 3 when not. (\`vpsfw top\`:
+the same, live.)
   --json           the whole status as JSON (the same snapshot metrics and the dashboard read)
 ${CONTROL_HELP}`,
   options: { ...controlOption, json: { type: 'boolean' } },
@@ -25,7 +26,7 @@ const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 export default async function status(argv: string[], io: Io): Promise<number> {
   const { values } = parse(cmd, argv);
   if (values.help) return io.out(cmd.usage), 0;
-  const s = (await ask(values, { cmd: 'status' })) as AgentStatus;
+  const s = await askStatus(values);
   if (values.json) return io.out(JSON.stringify(s, null, 2)), 0;
   io.out(formatStatus(s));
   return 0;
@@ -44,7 +45,7 @@ export function formatStatus(s: AgentStatus): string {
     ...(s.policy.trustedInterfaces.length > 0 ? [`Trusted interfaces (not judged): ${s.policy.trustedInterfaces.join(', ')}`] : []),
     'Rules (decided in the kernel, first match wins):',
     ...s.policy.rules.map((r) => `  ${r}`),
-    `Bans: ${n(s.bans.active)} active; the kernel dropped ${n(k.banned)} packets from banned addresses, ${n(k.bannedNetworks)} from banned networks, ${n(k.denied)} from denied networks`,
+    `Bans: ${n(s.bans.active)} active (IPv4 ${n(s.bans.activeByFamily.ipv4)}, IPv6 ${n(s.bans.activeByFamily.ipv6)}; by origin ${counts(s.bans.activeByOrigin)}); since start ${n(s.bans.made.reduce((a, m) => a + m.count, 0))} made, ${n(s.bans.lifted)} lifted, ${n(s.bans.expired)} expired, ${n(s.bans.evicted)} evicted; the kernel dropped ${n(k.banned)} packets from banned addresses, ${n(k.bannedNetworks)} from banned networks, ${n(k.denied)} from denied networks`,
     `Queue: ${n(q.received)} packets judged, ${n(q.unjudged)} unjudged (overflow${q.overflowing ? ', happening now' : ''}), ${n(q.kernel?.inQueue ?? 0)} waiting; ${n(k.overPerSourceBound)} over the per-source bound`,
     `Kernel decided: ${counts(k.rules)}; invalid ${n(k.invalid)}`,
     `Agent decided: ${counts(s.decidedBy)}`,
@@ -52,7 +53,8 @@ export function formatStatus(s: AgentStatus): string {
     ...s.logSources.map((l) => `Log source ${l.name} (${l.kind}): ${n(l.records)} records, ${n(l.failures)} failures, ${n(l.bans)} bans, ${n(l.refused)} refused`),
     ...(s.crowdsec ? [`CrowdSec: ${crowdsec(s.crowdsec)}`] : []),
     `Reloads: ${s.reloads.accepted} accepted, ${s.reloads.rejected} rejected; log lines suppressed: ${n(s.logsSuppressed)}`,
-    `Memory: ${mib(s.memory.rss)} resident, ${mib(s.memory.heapUsed)} of it JavaScript objects`,
+    `Memory: ${mib(s.memory.rss)} resident, ${mib(s.memory.heapUsed)} of it JavaScript objects; event loop late by ${s.eventLoopDelayMs.p99} ms (p99), ${s.eventLoopDelayMs.max} ms at most (last ${s.eventLoopDelayMs.windowSeconds} s)`,
+    `HTTP: ${s.http ? `${s.http.url} (\`vpsfw dashboard\` prints it with its token)` : 'off'}`,
   ].join('\n');
 }
 

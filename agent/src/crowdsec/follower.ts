@@ -5,12 +5,12 @@
 // bouncer's mark; a pull whose answer may have been lost is followed by a full one). A bulk load
 // goes in batches, each in the kernel before the one after next is applied, with the event loop
 // free in between.
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { banEvent } from '../bans/events.js';
 import type { BanStore } from '../bans/store.js';
-import type { AgentEvent } from '../events/bus.js';
 import { mapDecision } from './decision.js';
 import { LapiError, type LapiClient } from './lapi-client.js';
+import { backoffMs, delayOf, Outages, type RoleDeps } from './retry.js';
 import type { StreamedDecision } from './stream-parser.js';
 
 /** What the follower asks of the ban store (unit tests give a fake). */
@@ -23,16 +23,12 @@ export interface FollowerSettings {
   batch?: number;
 }
 
-export interface FollowerDeps {
+export interface FollowerDeps extends RoleDeps {
   client: Pick<LapiClient, 'decisionsStream' | 'url'>;
   apiKey: string;
   /** Where the key came from, for the error that says it is wrong. */
   keyFile: string;
   sink: BanSink;
-  emit: (e: AgentEvent) => void;
-  now: () => number;
-  /** Waits, or rejects when the signal aborts; replaced by tests. */
-  delay?: (ms: number, signal: AbortSignal) => Promise<unknown>;
 }
 
 export interface SyncCounts {
@@ -69,10 +65,7 @@ export class DecisionFollower {
   #state: FollowerStatus['state'] = 'starting';
   #lastPullAt: number | null = null;
   #pulls = 0;
-  #failures = 0;
-  /** Since when the LAPI has failed (null: it has not), and what was logged about it. */
-  #downSince: number | null = null;
-  #loggedFailure = '';
+  readonly #outages = new Outages();
   #loop: Promise<void> | null = null;
 
   constructor(deps: FollowerDeps, settings: FollowerSettings) {
@@ -91,12 +84,12 @@ export class DecisionFollower {
   }
 
   status(): FollowerStatus {
-    return { url: this.#d.client.url, state: this.#state, lastPullAt: this.#lastPullAt, pulls: this.#pulls, failures: this.#failures, decisions: { ...this.#total } };
+    return { url: this.#d.client.url, state: this.#state, lastPullAt: this.#lastPullAt, pulls: this.#pulls, failures: this.#outages.failures, decisions: { ...this.#total } };
   }
 
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
-    const delay = this.#d.delay ?? ((ms, s) => sleep(ms, undefined, { signal: s }));
+    const delay = delayOf(this.#d);
     let full = true;
     let failuresInRow = 0;
     while (!signal.aborted) {
@@ -109,7 +102,7 @@ export class DecisionFollower {
       } catch (err) {
         if (signal.aborted) break;
         failuresInRow++;
-        wait = Math.min(this.#settings.pollMs * 2 ** (failuresInRow - 1), Math.max(this.#settings.backoffMaxMs, this.#settings.pollMs));
+        wait = backoffMs(this.#settings.pollMs, this.#settings.backoffMaxMs, failuresInRow);
         // The LAPI moves this bouncer's mark when it answers: if the answer may have been lost, only
         // a full pull is sure to bring back what it held.
         if (!(err instanceof LapiError) || err.mayHaveArrived) full = true;
@@ -153,11 +146,8 @@ export class DecisionFollower {
     this.#pulls++;
     this.#lastPullAt = this.#d.now();
     this.#state = 'ok';
-    if (this.#downSince !== null) {
-      this.#d.emit({ event: 'crowdsec-reachable', level: 'info', msg: 'CrowdSec LAPI reachable again: decisions followed', role: 'bouncer', url: this.#d.client.url, downForMs: this.#lastPullAt - this.#downSince, failures: this.#failures });
-      this.#downSince = null;
-      this.#loggedFailure = '';
-    }
+    const downForMs = this.#outages.ended(this.#lastPullAt);
+    if (downForMs !== null) this.#d.emit({ event: 'crowdsec-reachable', level: 'info', msg: 'CrowdSec LAPI reachable again: decisions followed', role: 'bouncer', url: this.#d.client.url, downForMs, failures: this.#outages.failures });
     // A full pull says what it did in one line (a hundred thousand decisions are not a hundred
     // thousand lines); a delta has said it ban by ban.
     if (full) this.#d.emit({ event: 'crowdsec-sync', level: 'info', msg: `CrowdSec decisions loaded: ${counts.banned} banned, ${counts.lifted} lifted`, full, ...counts, durationMs: this.#lastPullAt - started });
@@ -211,16 +201,9 @@ export class DecisionFollower {
   }
 
   #failed(err: unknown, retryInMs: number): void {
-    this.#failures++;
-    const now = this.#d.now();
-    this.#downSince ??= now;
-    const auth = err instanceof LapiError && err.code === 'VPSFW_ERR_CROWDSEC_AUTH';
+    const { auth, say, message } = this.#outages.failed(err, this.#d.now());
     this.#state = auth ? 'unauthorized' : 'unreachable';
-    // One line per outage, and one more only if it fails differently (unreachable, then refused).
-    const kind = auth ? 'auth' : err instanceof LapiError ? err.code : 'other';
-    if (kind === this.#loggedFailure) return;
-    this.#loggedFailure = kind;
-    const message = err instanceof Error ? err.message : String(err);
+    if (!say) return;
     if (auth) {
       this.#d.emit({
         event: 'crowdsec-auth-failed',

@@ -5,10 +5,9 @@
 // batches, and while the LAPI cannot take them keeps a bounded backlog (the oldest dropped and
 // counted), retrying with a doubling wait, logged once per outage. Bans that came from CrowdSec
 // are never sent back: every agent of the fleet would echo every decision forever.
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { AgentEvent } from '../events/bus.js';
 import { alertOf, SCENARIOS, type AlertDetails, type ReportedBan } from './alert.js';
 import { LapiError, type LapiClient } from './lapi-client.js';
+import { backoffMs, delayOf, Outages, type RoleDeps } from './retry.js';
 
 export interface ReporterSettings {
   /** Alerts kept while the LAPI cannot take them. */
@@ -17,15 +16,12 @@ export interface ReporterSettings {
   backoffMaxMs: number;
 }
 
-export interface ReporterDeps {
+export interface ReporterDeps extends RoleDeps {
   client: Pick<LapiClient, 'login' | 'pushAlerts' | 'url'>;
   login: string;
   password: string;
   passwordFile: string;
   version: string;
-  emit: (e: AgentEvent) => void;
-  now: () => number;
-  delay?: (ms: number, signal: AbortSignal) => Promise<unknown>;
 }
 
 export interface ReporterStatus {
@@ -58,9 +54,7 @@ export class AlertReporter {
   #sent = 0;
   #dropped = 0;
   #skipped = 0;
-  #failures = 0;
-  #downSince: number | null = null;
-  #loggedFailure = '';
+  readonly #outages = new Outages();
   #loggedDrop = false;
 
   constructor(deps: ReporterDeps, settings: ReporterSettings) {
@@ -94,7 +88,7 @@ export class AlertReporter {
   }
 
   status(): ReporterStatus {
-    return { url: this.#d.client.url, login: this.#d.login, state: this.#state, sent: this.#sent, queued: this.#queue.length, dropped: this.#dropped, skipped: this.#skipped, failures: this.#failures };
+    return { url: this.#d.client.url, login: this.#d.login, state: this.#state, sent: this.#sent, queued: this.#queue.length, dropped: this.#dropped, skipped: this.#skipped, failures: this.#outages.failures };
   }
 
   #trim(): void {
@@ -109,7 +103,7 @@ export class AlertReporter {
 
   async #send(): Promise<void> {
     const signal = this.#stop.signal;
-    const delay = this.#d.delay ?? ((ms, s) => sleep(ms, undefined, { signal: s }));
+    const delay = delayOf(this.#d);
     let failuresInRow = 0;
     while (this.#queue.length > 0 && !signal.aborted) {
       const batch = this.#queue.splice(0, BATCH);
@@ -124,7 +118,7 @@ export class AlertReporter {
         this.#trim();
         if (signal.aborted) return;
         failuresInRow++;
-        const wait = Math.min(this.#settings.retryMs * 2 ** (failuresInRow - 1), Math.max(this.#settings.backoffMaxMs, this.#settings.retryMs));
+        const wait = backoffMs(this.#settings.retryMs, this.#settings.backoffMaxMs, failuresInRow);
         this.#failed(err, wait);
         await delay(wait, signal).catch(() => undefined);
       }
@@ -153,22 +147,16 @@ export class AlertReporter {
 
   #recovered(): void {
     this.#state = 'ok';
-    if (this.#downSince === null) return;
-    this.#d.emit({ event: 'crowdsec-reachable', level: 'info', msg: 'CrowdSec LAPI reachable again: alerts sent', role: 'machine', url: this.#d.client.url, downForMs: this.#d.now() - this.#downSince, queued: this.#queue.length, dropped: this.#dropped });
-    this.#downSince = null;
-    this.#loggedFailure = '';
+    const downForMs = this.#outages.ended(this.#d.now());
+    if (downForMs === null) return;
+    this.#d.emit({ event: 'crowdsec-reachable', level: 'info', msg: 'CrowdSec LAPI reachable again: alerts sent', role: 'machine', url: this.#d.client.url, downForMs, queued: this.#queue.length, dropped: this.#dropped });
     this.#loggedDrop = false;
   }
 
   #failed(err: unknown, retryInMs: number): void {
-    this.#failures++;
-    this.#downSince ??= this.#d.now();
-    const auth = err instanceof LapiError && err.code === 'VPSFW_ERR_CROWDSEC_AUTH';
+    const { auth, say, message } = this.#outages.failed(err, this.#d.now());
     this.#state = auth ? 'unauthorized' : 'unreachable';
-    const kind = auth ? 'auth' : err instanceof LapiError ? err.code : 'other';
-    if (kind === this.#loggedFailure) return;
-    this.#loggedFailure = kind;
-    const message = err instanceof Error ? err.message : String(err);
+    if (!say) return;
     if (auth) {
       this.#d.emit({
         event: 'crowdsec-auth-failed',

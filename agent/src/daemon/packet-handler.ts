@@ -2,15 +2,15 @@
 // throws: an unexpected error becomes the malformed-packet verdict, so the queue always gets an
 // answer. The observer is its sibling for what the kernel refused and only showed us (NFLOG).
 import type { Engine } from '../engine/engine.js';
+import type { DropSources } from './drop-sources.js';
 import { describeBy, type Verdict } from '../engine/verdict.js';
 import type { EventBus } from '../events/bus.js';
 import type { LogLimiter } from '../log/limiter.js';
 import type { PcapWriter } from '../log/pcap.js';
 import { decode } from '../packet/decode.js';
 import { formatMalformed, formatPacket } from '../packet/format.js';
-import { resetsFor } from '../packet/reset.js';
 import type { Packet } from '../packet/types.js';
-import type { RawSender } from '../queue/raw-sender.js';
+import type { ConnectionKiller } from '../queue/connection-killer.js';
 import type { LoggedPacket, QueuedPacket, QueueVerdict } from '../queue/types.js';
 
 export interface PacketHandlerDeps {
@@ -24,11 +24,13 @@ export interface PacketHandlerDeps {
   /** Log every judged packet (policy logging.packets). */
   logPackets: () => boolean;
   onBan: (packet: Packet, verdict: Verdict) => void;
-  /** Sends the resets that kill a connection (payload rules with action reject). */
-  resets: () => RawSender;
+  /** Kills a connection at both ends (payload rules with action reject on TCP). */
+  killer: ConnectionKiller;
   /** Audit mode: every packet goes on, each decision is logged as would-drop / would-reject. */
   audit: () => boolean;
   onError: (err: unknown) => void;
+  /** Counts refused packets per source, judged or observed (`vpsfw top`, the dashboard). */
+  dropSources: DropSources;
 }
 
 export function makePacketHandler(d: PacketHandlerDeps): (p: QueuedPacket) => QueueVerdict {
@@ -51,23 +53,19 @@ export function makePacketHandler(d: PacketHandlerDeps): (p: QueuedPacket) => Qu
     if (d.pcap) d.pcap.writePacket(q.payload, Date.now());
     if (d.debug) d.debug(`${packet ? formatPacket(packet) : formatMalformed(q.payload, verdict.by.name)} => ${verdict.action} by ${describeBy(verdict.by)}`);
     if (verdict.ban && packet) d.onBan(packet, verdict);
+    if (verdict.action !== 'accept' && packet) d.dropSources.count(packet);
     const audit = d.audit();
     if (verdict.action !== 'accept' || verdict.log || d.logPackets()) logVerdict(d, q.direction, q.payload.length, packet, verdict, audit);
     if (audit) return verdict.done ? 'done' : 'accept';
-    if (verdict.kill && packet) return kill(d, packet);
+    if (verdict.kill && packet) return kill(d, packet, q.direction);
     return verdict.done ? 'done' : verdict.action;
   };
 }
 
-/** Both ends get a reset, so neither waits on a connection that will never carry data again; the segment itself is dropped. */
-function kill(d: PacketHandlerDeps, p: Packet): QueueVerdict {
-  const r = resetsFor(p);
+/** Both ends are reset, so neither waits on a connection that will never carry data again; the segment itself is dropped. */
+function kill(d: PacketHandlerDeps, p: Packet, direction: 'inbound' | 'outbound'): QueueVerdict {
   try {
-    if (r) {
-      const sender = d.resets();
-      sender.send(r.toSender);
-      sender.send(r.toReceiver);
-    }
+    d.killer.kill(p, direction);
   } catch (err) {
     d.onError(err);
   }
@@ -83,6 +81,7 @@ export function makeObserver(d: PacketHandlerDeps): (p: LoggedPacket) => void {
       const verdict = d.engine().observe(r, { direction: l.direction, ifindex: l.ifindex });
       if (d.debug) d.debug(`${formatPacket(r)} => ${verdict.action} in the kernel, seen by ${describeBy(verdict.by)}`);
       if (verdict.ban) d.onBan(r, verdict);
+      if (verdict.action !== 'accept') d.dropSources.count(r);
       logVerdict(d, l.direction, r.length, r, verdict, d.audit());
     } catch (err) {
       d.events.emit({ event: 'internal-error', level: 'error', msg: 'observer error', err });

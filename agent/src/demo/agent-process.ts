@@ -41,24 +41,17 @@ export interface AgentStart {
   extraArgs?: string[];
 }
 
-/**
- * The environment the installed units give the agent: this process's, with the units' variables,
- * and without NODE_OPTIONS (a test runner's loaders there would run inside the agent and weigh on it).
- */
-function agentEnvironment(): NodeJS.ProcessEnv {
-  const { NODE_OPTIONS: _loaders, ...env } = process.env;
-  return { ...env, ...AGENT_NODE_ENV };
-}
-
 export async function startAgent(opts: AgentStart): Promise<AgentProcess> {
   const work = mkdtempSync(join(tmpdir(), 'vpsfw-agent-'));
   const stateDir = opts.stateDir ?? join(work, 'state');
   const controlPath = join(work, 'control.sock');
   const policyPath = join(work, 'policy.json');
   writeFileSync(policyPath, JSON.stringify(opts.policy));
-  const child = spawn('ip', ['netns', 'exec', opts.ns, process.execPath, ...AGENT_NODE_FLAGS, VPSFW_BIN, 'run', '--policy', policyPath, '--control', controlPath, '--state-dir', stateDir, ...(opts.extraArgs ?? [])], {
+  // Without NODE_OPTIONS, as the units run it: a test runner puts its loaders there (and adds them
+  // back to whatever environment a child is given), and they would run inside the agent and weigh on it.
+  const child = spawn('ip', ['netns', 'exec', opts.ns, 'env', '-u', 'NODE_OPTIONS', process.execPath, ...AGENT_NODE_FLAGS, VPSFW_BIN, 'run', '--policy', policyPath, '--control', controlPath, '--state-dir', stateDir, ...(opts.extraArgs ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: agentEnvironment(),
+    env: { ...process.env, ...AGENT_NODE_ENV },
   });
   const events: AgentEvent[] = [];
   const stderr: string[] = [];

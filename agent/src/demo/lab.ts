@@ -7,7 +7,8 @@ import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } f
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const PREFIX = 'vt';
+/** Every lab namespace's name starts so, then the process's pid. */
+export const PREFIX = 'vt';
 
 export interface Peer {
   ns: string;

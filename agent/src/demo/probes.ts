@@ -28,7 +28,7 @@ s.on('connect', async () => {
 `;
 
 /** An application that writes to each client: its chunks, each its own segment, 150 ms apart; it reports how each socket ended. */
-const CHATTY = `
+export const CHATTY = `
 const net = require('node:net');
 const [port, ...chunks] = process.argv.slice(1);
 net.createServer((s) => {
@@ -38,12 +38,12 @@ net.createServer((s) => {
   s.on('error', (e) => process.stdout.write('APP ' + (e.code || e.message) + '\\n'));
   s.on('close', () => process.stdout.write('APP closed\\n'));
   next();
-}).listen({ port: Number(port), host: '::', ipv6Only: false });
+}).listen({ port: Number(port), host: '::', ipv6Only: false }, () => process.stdout.write('APP listening\\n'));
 setTimeout(() => process.exit(0), Number(process.env.VPSFW_SERVICE_TTL_MS || 600000));
 `;
 
-/** Connects, reads for a while, reports what arrived and how the socket ended. */
-const READER = `
+/** Connects, reads for a while, reports what arrived and how the socket ended (JSON: data, error, closed). */
+export const READER = `
 const net = require('node:net');
 const [host, port, ms] = process.argv.slice(1);
 const out = { data: '', error: null, closed: false };
@@ -57,6 +57,8 @@ setTimeout(() => { process.stdout.write(JSON.stringify(out)); process.exit(0); }
 export interface ChattyApp {
   /** What the application said of its sockets: "APP ECONNRESET", "APP closed". */
   readonly lines: string[];
+  /** Resolves once it listens (rejects if it exits first). */
+  readonly ready: Promise<void>;
   kill(): void;
 }
 
@@ -64,8 +66,16 @@ export interface ChattyApp {
 export function startChattyApp(lab: Lab, ns: string, port: number, chunks: string[]): ChattyApp {
   const child = lab.spawn(ns, process.execPath, ['-e', CHATTY, String(port), ...chunks], { stdio: ['ignore', 'pipe', 'ignore'] });
   const lines: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => lines.push(...String(d).split('\n').filter(Boolean)));
-  return { lines, kill: () => child.kill() };
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      for (const l of String(d).split('\n').filter(Boolean)) {
+        if (l === 'APP listening') resolve();
+        else lines.push(l);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the application on port ${port} exited (${code}) before it listened`)));
+  });
+  return { lines, ready, kill: () => child.kill() };
 }
 
 export interface ReadResult {

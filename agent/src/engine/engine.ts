@@ -13,7 +13,7 @@ import type { InterfaceNames } from './match.js';
 import { RateLimits } from './ratelimit.js';
 import { StaticRules } from './rules.js';
 import { addressKey } from '../tables/address-key.js';
-import { describeBy, type Verdict, type VerdictAction } from './verdict.js';
+import { describeBy, type DecidedBy, type Verdict, type VerdictAction } from './verdict.js';
 
 export interface Clock {
   now(): number;
@@ -29,12 +29,20 @@ export interface JudgeContext {
   ifindex: number;
 }
 
+export type ByAction = Partial<Record<VerdictAction, number>>;
+
 export interface EngineStats {
   verdicts: Record<VerdictAction, number>;
   /** Packets per decider, e.g. "rule:ssh", "detector:synFlood", "malformed:bad-ihl". */
   decidedBy: Record<string, number>;
+  /** The same packets per decider and action: a decider's action can change with a reload (defaults, malformed). */
+  verdictsBy: Record<string, ByAction>;
   /** The refused packets the kernel showed us (samples: at most queue.perSource a second per source), per decider. */
   observedBy: Record<string, number>;
+  /** Packets each detector flagged, judged or observed, by detector name ("synFlood"). */
+  detectorHits: Record<string, number>;
+  /** Packets each payload rule matched, by rule name (whatever its action, `log` included). */
+  payloadMatches: Record<string, number>;
   tracked: { sources: number; flows: number; flowEvictions: number };
 }
 
@@ -76,9 +84,9 @@ export class Engine {
   /** Packets per verdict object: every verdict is made once per policy, so counting builds nothing. */
   readonly #decided = new Map<Verdict, number>();
   readonly #observed = new Map<Verdict, number>();
-  /** The counts of the verdict objects of earlier policies, by decider: a reload folds them in. */
-  readonly #decidedBefore: Record<string, number> = {};
-  readonly #observedBefore: Record<string, number> = {};
+  /** The counts of the verdict objects of earlier policies, by decider and action: a reload folds them in. */
+  readonly #decidedBefore: Record<string, ByAction> = {};
+  readonly #observedBefore: Record<string, ByAction> = {};
   /** One verdict object per malformed reason (the decoder has a fixed few). */
   readonly #malformed = new Map<string, Verdict>();
 
@@ -167,25 +175,52 @@ export class Engine {
 
   stats(): EngineStats {
     const x = this.#p;
+    const verdictsBy = fold(this.#decided, structuredClone(this.#decidedBefore), false);
+    const observedBy = totals(fold(this.#observed, structuredClone(this.#observedBefore), false));
+    const decidedBy = totals(verdictsBy);
     return {
       verdicts: { ...this.#verdicts },
-      decidedBy: fold(this.#decided, { ...this.#decidedBefore }, false),
-      observedBy: fold(this.#observed, { ...this.#observedBefore }, false),
+      decidedBy,
+      verdictsBy,
+      observedBy,
+      detectorHits: ofKind('detector', decidedBy, observedBy),
+      payloadMatches: ofKind('payload', decidedBy),
       tracked: { sources: x.trackers.reduce((n, t) => n + t.tracked, 0), flows: x.payload.flows.size, flowEvictions: x.payload.flows.evictions },
     };
   }
 }
 
 /**
- * Adds counts per verdict object into `into`, per decider name ("rule:ssh"), and empties the map
- * unless told to keep it: a reload makes new verdict objects for the same deciders, and the old
- * ones must not pile up as keys.
+ * Adds counts per verdict object into `into`, per decider name ("rule:ssh") and action, and empties
+ * the map unless told to keep it: a reload makes new verdict objects for the same deciders, and the
+ * old ones must not pile up as keys.
  */
-function fold(counts: Map<Verdict, number>, into: Record<string, number>, clear = true): Record<string, number> {
+function fold(counts: Map<Verdict, number>, into: Record<string, ByAction>, clear = true): Record<string, ByAction> {
   for (const [v, n] of counts) {
-    const k = describeBy(v.by);
-    into[k] = (into[k] ?? 0) + n;
+    const actions = (into[describeBy(v.by)] ??= {});
+    actions[v.action] = (actions[v.action] ?? 0) + n;
   }
   if (clear) counts.clear();
   return into;
+}
+
+/** Per decider, all actions together. */
+function totals(by: Record<string, ByAction>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, actions] of Object.entries(by)) out[k] = Object.values(actions).reduce((a, b) => a + b, 0);
+  return out;
+}
+
+/** The counts of one kind of decider ("detector:synFlood"), by name, summed over `sources`. */
+function ofKind(kind: DecidedBy['kind'], ...sources: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  const prefix = `${kind}:`;
+  for (const by of sources) {
+    for (const [k, n] of Object.entries(by)) {
+      if (!k.startsWith(prefix)) continue;
+      const name = k.slice(prefix.length);
+      out[name] = (out[name] ?? 0) + n;
+    }
+  }
+  return out;
 }

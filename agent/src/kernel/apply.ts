@@ -28,21 +28,23 @@ export class KernelFirewall {
   /**
    * Sets, then our chains, then the jumps: at no moment is a jump without its chain. A jump that is
    * not at the top of its chain (another firewall inserted above it since) moves back up: a new one
-   * is inserted at the top before the old one goes, so there is always one.
+   * is inserted at the top before the old one goes, so there is always one. What is there is read
+   * once per family (one `iptables-save`), so an apply costs a handful of processes.
    */
   async apply(plan: KernelPlan): Promise<void> {
     await this.#run.run('ipset', ['restore'], plan.ipset);
     for (const family of FAMILIES) {
       const t = TOOLS[family];
       await this.#run.run(t.restore, ['-w', '--noflush'], family === 4 ? plan.ipv4 : plan.ipv6);
+      const now = await this.#ruleset(family);
       for (const h of HOOKS) {
-        const at = await this.#position(family, h.table, h.builtin, h.chain);
+        const at = now.position(h.table, h.builtin, h.chain);
         if (at === 1) continue;
         await this.#run.run(t.tables, ['-w', '-t', h.table, '-I', h.builtin, '1', '-j', h.chain]);
         if (at > 1) await this.#run.run(t.tables, ['-w', '-t', h.table, '-D', h.builtin, String(at + 1)]);
       }
       // The first layout judged in the filter table; once the new rules are in force it goes.
-      await this.#removeChains(family, 'filter', LEGACY_FILTER_CHAINS);
+      if (LEGACY_FILTER_CHAINS.some((c) => now.has('filter', c))) await this.#removeChains(family, 'filter', LEGACY_FILTER_CHAINS);
     }
   }
 
@@ -63,9 +65,8 @@ export class KernelFirewall {
   /** True when every chain of ours exists in both families. */
   async installed(): Promise<boolean> {
     for (const family of FAMILIES) {
-      for (const [table, chains] of Object.entries(TABLE_CHAINS)) {
-        for (const chain of chains) if (!(await this.#ok(TOOLS[family].tables, ['-w', '-t', table, '-S', chain]))) return false;
-      }
+      const now = await this.#ruleset(family);
+      if (!Object.entries(TABLE_CHAINS).every(([table, chains]) => chains.every((c) => now.has(table as Table, c)))) return false;
     }
     return true;
   }
@@ -74,9 +75,14 @@ export class KernelFirewall {
   async hooks(): Promise<HookPosition[]> {
     const out: HookPosition[] = [];
     for (const family of FAMILIES) {
-      for (const h of HOOKS) out.push({ family, table: h.table, builtin: h.builtin, chain: h.chain, position: await this.#position(family, h.table, h.builtin, h.chain) });
+      const now = await this.#ruleset(family);
+      for (const h of HOOKS) out.push({ family, table: h.table, builtin: h.builtin, chain: h.chain, position: now.position(h.table, h.builtin, h.chain) });
     }
     return out;
+  }
+
+  async #ruleset(family: Family): Promise<Ruleset> {
+    return new Ruleset((await this.#run.run(TOOLS[family].save, [])).stdout);
   }
 
   /** `iptables-save -c` of one family's table: the counters of every rule (kernel/counters.ts reads ours). */
@@ -96,11 +102,6 @@ export class KernelFirewall {
     for (const chain of present) await this.#run.run(t.tables, ['-w', '-t', table, '-X', chain]);
   }
 
-  async #position(family: Family, table: Table, builtin: string, chain: string): Promise<number> {
-    const { stdout } = await this.#run.run(TOOLS[family].tables, ['-w', '-t', table, '-S', builtin]);
-    return jumpPosition(stdout, builtin, chain);
-  }
-
   async #ok(cmd: string, args: string[]): Promise<boolean> {
     try {
       await this.#run.run(cmd, args);
@@ -112,9 +113,36 @@ export class KernelFirewall {
   }
 }
 
-/** The 1-based position of `-j CHAIN` among the rules of `iptables -S BUILTIN`, or 0. */
-export function jumpPosition(listing: string, builtin: string, chain: string): number {
-  const rules = listing.split('\n').filter((l) => l.startsWith(`-A ${builtin} `));
-  const i = rules.findIndex((l) => l === `-A ${builtin} -j ${chain}`);
-  return i + 1;
+/** One family's ruleset as `iptables-save` prints it: the chains of each table and the rules of each chain, in order. */
+export class Ruleset {
+  readonly #chains = new Map<string, Set<string>>();
+  readonly #rules = new Map<string, string[]>();
+
+  constructor(listing: string) {
+    let table = '';
+    for (const line of listing.split('\n')) {
+      if (line.startsWith('*')) table = line.slice(1).trim();
+      else if (line.startsWith(':')) this.#chainsOf(table).add(line.slice(1).split(' ')[0]!);
+      else if (line.startsWith('-A ')) {
+        const chain = line.split(' ')[1]!;
+        const key = `${table} ${chain}`;
+        this.#rules.set(key, [...(this.#rules.get(key) ?? []), line]);
+      }
+    }
+  }
+
+  has(table: Table, chain: string): boolean {
+    return this.#chains.get(table)?.has(chain) ?? false;
+  }
+
+  /** The 1-based position of the plain jump `-j CHAIN` among BUILTIN's rules, or 0. */
+  position(table: Table, builtin: string, chain: string): number {
+    return (this.#rules.get(`${table} ${builtin}`) ?? []).indexOf(`-A ${builtin} -j ${chain}`) + 1;
+  }
+
+  #chainsOf(table: string): Set<string> {
+    let c = this.#chains.get(table);
+    if (!c) this.#chains.set(table, (c = new Set()));
+    return c;
+  }
 }

@@ -6,6 +6,7 @@ export class LogLimiter {
   #windowStart = -Infinity;
   #used = 0;
   #suppressed = 0;
+  #suppressedTotal = 0;
 
   constructor(perSecond: number) {
     this.#perSecond = perSecond;
@@ -19,6 +20,7 @@ export class LogLimiter {
     }
     if (this.#used >= this.#perSecond) {
       this.#suppressed++;
+      this.#suppressedTotal++;
       return -1;
     }
     this.#used++;
@@ -27,7 +29,13 @@ export class LogLimiter {
     return s;
   }
 
+  /** Suppressed since the last line that got through (that line reports them). */
   get suppressed(): number {
     return this.#suppressed;
+  }
+
+  /** Suppressed since start. */
+  get suppressedTotal(): number {
+    return this.#suppressedTotal;
   }
 }

@@ -1,6 +1,7 @@
 // Policy v1: the one contract between the VPS owner, the NixOS module, the kernel renderer and
 // the engine. Types are inferred from it; docs/policy.md is generated from it.
 import { z } from 'zod';
+import { LOOPBACK_NETWORKS, listenRefusal, parseListen } from '../http/listen.js';
 import { compileLinear } from './regex.js';
 import { parseCidr, parseDuration, parsePortSpec, type Cidr, type PortRange } from './units.js';
 
@@ -152,7 +153,7 @@ export const PayloadRule = z
     pattern: Pattern,
     action: z
       .enum(['drop', 'reject', 'log'])
-      .describe('drop: the segment is dropped silently and so is the rest of the flow in that direction (the connection stays open; TCP retransmits into the block). reject: the connection is killed, a TCP reset to both ends (the remote peer and the local application); for UDP an ICMP port unreachable to the sender. log: accepted and logged.'),
+      .describe('drop: the segment is dropped silently and so is the rest of the flow in that direction (the connection stays open; TCP retransmits into the block). reject: the connection is killed at both ends: the kernel aborts this server\'s socket (the application\'s next read or write fails, ECONNABORTED) and sends the remote peer a reset (where the kernel cannot, the agent sends a reset to each end itself); for UDP an ICMP port unreachable to the sender. log: accepted and logged.'),
     ban: BanFor.prefault(false).describe('Ban the remote host (inbound rules only: outbound, the sender is this server).'),
     depth: z.number().int().positive().optional().describe("Inspect only the first N payload bytes of the flow in the rule's direction, counted from its first payload byte; a pattern that starts within them is caught even when it crosses the limit. Then the kernel stops queueing the flow (cheaper, but a pattern placed later passes)."),
   })
@@ -258,6 +259,24 @@ export const Crowdsec = z
   })
   .describe('The CrowdSec Local API (docs/fleet.md): its ban decisions enforced here, the bans made here reported to it.');
 
+export const Http = z
+  .strictObject({
+    listen: parsedString(parseListen, 'expected an address and a port such as "127.0.0.1:9469" or "[::1]:9469"')
+      .nullable()
+      .default(null)
+      .describe('Where the agent serves its metrics (GET /metrics) and its dashboard (GET /), behind a token: an address and a port, e.g. "127.0.0.1:9469"; null (the default): no listener. `vpsfw run --http` overrides it.'),
+    allowFrom: z
+      .array(CidrSpec)
+      .min(1)
+      .prefault([...LOOPBACK_NETWORKS])
+      .describe('The networks that may connect (others are cut off, and the systemd units allow IP traffic with these only). A listener beyond loopback needs a network beyond it here: plain HTTP, the token its only guard (docs/observability.md, Risks).'),
+  })
+  .superRefine((h, ctx) => {
+    const refusal = h.listen && listenRefusal(h.listen, h.allowFrom);
+    if (refusal) ctx.addIssue({ code: 'custom', path: ['listen'], message: refusal, input: `${h.listen!.host}:${h.listen!.port}` });
+  })
+  .describe('The HTTP listener: Prometheus metrics and the dashboard (docs/observability.md). Off unless `listen` is set; read at start (a reload that changes it is refused).');
+
 export const Policy = z
   .strictObject({
     version: z.literal(1),
@@ -313,6 +332,7 @@ export const Policy = z
         statsInterval: Duration.prefault('60s'),
       })
       .prefault({}),
+    http: Http.prefault({}),
   })
   .superRefine((p, ctx) => {
     const seen = new Set<string>();

@@ -70,6 +70,8 @@ export interface NativeBinding {
   Queue: new (opts: NativeQueueOptions, onBatch: (data: Buffer, count: number) => void) => NativeQueueHandle;
   Log: new (opts: NativeLogOptions, onBatch: (data: Buffer, count: number) => void) => NativeLogHandle;
   RawSender: new (opts: NativeRawSenderOptions) => NativeRawSenderHandle;
+  /** SOCK_DESTROY of this host's TCP socket with that four-tuple (throws with `errno`: ENOENT when there is none). */
+  destroySocket(family: 4 | 6, local: Buffer, localPort: number, remote: Buffer, remotePort: number): void;
 }
 
 const FILE = 'vpsfw_queue.node';

@@ -532,9 +532,9 @@ t.test('running bans counted by origin', async (t) => {
   f.ban('192.0.2.2', { origin: 'control', by: 'control' });
   f.ban('203.0.113.0/24', { origin: 'crowdsec', by: 'crowdsec', durationMs: 1000, escalate: false });
   f.ban('2001:db8::1', { origin: 'crowdsec', by: 'crowdsec', durationMs: H, escalate: false });
-  t.same(f.store.countByOrigin(), { agent: 1, control: 1, crowdsec: 2, log: 0, kernel: 0 });
+  t.same(f.store.stats().activeByOrigin, { agent: 1, control: 1, crowdsec: 2, log: 0, kernel: 0 });
   f.tick(1001);
-  t.same(f.store.countByOrigin(), { agent: 1, control: 1, crowdsec: 1, log: 0, kernel: 0 }, 'what has run out is not counted');
+  t.same(f.store.stats().activeByOrigin, { agent: 1, control: 1, crowdsec: 1, log: 0, kernel: 0 }, 'what has run out is not counted');
 });
 
 t.test('bulk: coalesced writes wait for the load to end, then one follows; manual ones do not wait; the bans reach the kernel meanwhile', async (t) => {
@@ -631,4 +631,72 @@ t.test('a write reads the tables as they are, slot by slot: bans made and lifted
   const bans = last.filter((r) => r.type === 'ban').map((r) => r.address).sort();
   t.same(bans, store.list().map((b) => b.address).sort(), 'the last write holds the store as it is');
   t.same(last.filter((r) => r.type === 'offender').map((r) => r.address).sort(), ['10.0.0.1', '10.0.0.199'], 'the lifted ones as offenders');
+});
+
+t.test('stats: bans made by decider and origin, active per family, lifted, expired, evicted, allowlisted, the last ones made', async (t) => {
+  const f = fixture({ maxEntries: 16 });
+  f.ban('192.0.2.1', { durationMs: H, by: 'detector:synFlood' });
+  f.ban('192.0.2.1', { durationMs: H, by: 'detector:synFlood' });
+  f.ban('2001:db8::1', { durationMs: 2 * H, by: 'control', origin: 'control' });
+  f.ban('192.0.2.2', { durationMs: 3 * H, by: 'detector:portScan' });
+  f.ban('203.0.113.0/24', { durationMs: 3 * H, by: 'crowdsec', origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf' });
+  t.match(
+    f.store.stats(),
+    {
+      active: 4,
+      activeByFamily: { ipv4: 3, ipv6: 1 },
+      lifted: 0,
+      expired: 0,
+      evicted: 0,
+      allowlisted: 0,
+    },
+    'the repeat of a running ban is not a new ban; a range ban counts in its family',
+  );
+  t.same(
+    f.store.stats().made,
+    [
+      { by: 'detector:synFlood', origin: 'agent', count: 1 },
+      { by: 'control', origin: 'control', count: 1 },
+      { by: 'detector:portScan', origin: 'agent', count: 1 },
+      { by: 'crowdsec', origin: 'crowdsec', count: 1 },
+    ],
+    'one each, by decider and origin',
+  );
+  t.same(f.store.stats().recent.map((b) => b.address), ['203.0.113.0/24', '192.0.2.2', '2001:db8::1', '192.0.2.1'], 'newest first');
+  await f.store.unban('2001:db8::1');
+  await f.store.unban('2001:db8::1');
+  f.tick(H + 1);
+  t.match(f.store.stats(), { active: 2, activeByFamily: { ipv4: 2, ipv6: 0 }, lifted: 1, expired: 1 }, 'one lifted (once), one ran out');
+  f.store.updateSettings({ duration: H, escalation: { factor: 2, max: 4 * H, memory: 24 * H }, maxEntries: 16, allowlist: [parseCidr('192.0.2.0/24')!] });
+  t.match(f.store.stats(), { active: 1, allowlisted: 1 }, 'a new allowlist ended one');
+  for (let i = 0; i < 16; i++) f.ban(`198.51.100.${i}`, { durationMs: 5 * H, by: 'control', origin: 'control' });
+  t.match(f.store.stats(), { active: 16, evicted: 1 }, 'the cap ended one early');
+  t.equal(f.store.stats().made.find((m) => m.by === 'control')?.count, 17, 'most first: the manual ones');
+  t.equal(f.store.stats().made[0]?.by, 'control');
+  t.equal(f.store.stats().recent.length, 10, 'the last ten are kept');
+});
+
+t.test('stats: restored and adopted bans are active, not made', async (t) => {
+  const f = fixture({}, { saved: [{ type: 'ban', address: '192.0.2.7', family: 4, since: 1_000_000, until: 1_000_000 + H, reason: 'x', by: 'd', origin: 'agent', offense: 1 }], kernel: [{ target: '2001:db8::9', family: 6, secondsLeft: 60 }] });
+  await f.store.restore();
+  const s = f.store.stats();
+  t.match(s, { active: 2, activeByFamily: { ipv4: 1, ipv6: 1 } });
+  t.same([s.made, s.recent], [[], []]);
+});
+
+t.test('stats: a bulk load counts every ban it makes; its last ones join the last made when it ends', async (t) => {
+  const f = fixture({ maxEntries: 1000 });
+  f.ban('192.0.2.1', { by: 'detector:synFlood' });
+  const crowdsec = (target: string): BanRequest => ({ target, durationMs: H, reason: 'crowdsecurity/ssh-bf', by: 'crowdsec', origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf', escalate: false });
+  await f.store.bulk(async () => {
+    for (let i = 0; i < 25; i++) f.store.bulkBan(crowdsec(`10.0.0.${i}`));
+    f.store.bulkBan(crowdsec('10.0.0.3'));
+    f.store.bulkBan(crowdsec('127.0.0.1'));
+    void f.store.unban('10.0.0.24', { origin: 'crowdsec' });
+    t.same(f.store.stats().recent.map((b) => b.address), ['192.0.2.1'], 'during the load, the last made before it');
+  });
+  const s = f.store.stats();
+  t.same(s.made, [{ by: 'crowdsec', origin: 'crowdsec', count: 25 }, { by: 'detector:synFlood', origin: 'agent', count: 1 }], 'each ban made once; the repeat and the allowlisted one are not');
+  t.same(s.recent.map((b) => b.address), ['10.0.0.23', '10.0.0.22', '10.0.0.21', '10.0.0.20', '10.0.0.19', '10.0.0.18', '10.0.0.17', '10.0.0.16', '10.0.0.15', '192.0.2.1'], 'newest first, without the one lifted since');
+  t.match(s.recent[0], { origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf' });
 });

@@ -106,3 +106,17 @@ t.test('parseRequest: each command and field, good and bad, the message naming t
     t.match(p, { ok: false, message }, JSON.stringify(r));
   }
 });
+
+t.test("askStatus: the kernel's queue table read by the root CLI when the agent could not read it", async (t) => {
+  const { askStatus } = await import('../../../agent/src/cli/client-command.js');
+  const { fakeStatus } = await import('../../lib/status.js');
+  const counters = { inQueue: 1, queueDropped: 2, userDropped: 3, idSequence: 4 };
+  const asked: number[] = [];
+  const readQueue = (num: number) => (asked.push(num), counters);
+  const unread = await server(t, async () => fakeStatus({ queue: { ...fakeStatus().queue, num: 7, kernel: null } }));
+  t.same((await askStatus({ control: unread }, readQueue)).queue.kernel, counters, 'filled in');
+  t.same(asked, [7], 'for the agent\'s queue');
+  const read = await server(t, async () => fakeStatus());
+  t.same((await askStatus({ control: read }, readQueue)).queue.kernel, fakeStatus().queue.kernel, "the agent's own reading kept");
+  t.same(asked, [7], 'and the table not read again');
+});

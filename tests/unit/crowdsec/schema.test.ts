@@ -1,18 +1,9 @@
 // The policy's crowdsec section: secrets only as absolute file paths, an http(s) URL, at least one
 // of the two roles, and the defaults the follower and the reporter run with.
 import t from 'tap';
-import { PolicyInvalidError } from '../../../agent/src/errors.js';
 import { parsePolicy } from '../../../agent/src/policy/load.js';
+import { policyIssues as issues } from '../../lib/policy-issues.js';
 
-function issues(doc: unknown) {
-  try {
-    parsePolicy(doc, 'test');
-  } catch (err) {
-    if (err instanceof PolicyInvalidError) return err.issues;
-    throw err;
-  }
-  return [];
-}
 
 t.test('defaults', async (t) => {
   const p = parsePolicy({ version: 1, crowdsec: { url: 'http://198.18.0.1:8080/', bouncerKeyFile: '/run/credentials/vpsfw.service/crowdsec-bouncer-key' } }, 'test').policy;

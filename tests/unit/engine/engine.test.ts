@@ -103,8 +103,25 @@ t.test('stats: verdicts by action, by decider, tracked sources and flows', async
   const s = e.stats();
   t.same(s.verdicts, { accept: 1, drop: 4, reject: 0 });
   t.same(s.decidedBy, { 'rule:web': 1, 'default:inbound': 1, 'payload:no-passwd': 1, 'malformed:empty': 2 });
+  t.same(s.verdictsBy, { 'rule:web': { accept: 1 }, 'default:inbound': { drop: 1 }, 'payload:no-passwd': { drop: 1 }, 'malformed:empty': { drop: 2 } });
+  t.same(s.payloadMatches, { 'no-passwd': 1 });
+  t.same(s.detectorHits, {});
   t.equal(s.tracked.flows, 1);
   t.ok(s.tracked.sources >= 1, 'the SYN source is tracked');
+});
+
+t.test('stats: detector hits by detector; a decider keeps its counts per action across a reload', async (t) => {
+  const { e } = engine({ detectors: { synFlood: { perSource: { rate: 20, burst: 1 } }, portScan: { enabled: false } } });
+  e.judge(tcp({ dstPort: 23 }), IN);
+  e.judge(tcp({ dstPort: 23 }), IN);
+  e.judge(tcp({ dstPort: 23 }), IN);
+  e.replacePolicy(policy({ defaults: { inbound: 'reject' } }));
+  // Another source: the flooder's SYN state is carried over the reload.
+  e.judge(tcp({ src: '198.51.100.50', dstPort: 24 }), IN);
+  const s = e.stats();
+  t.same(s.detectorHits, { synFlood: 2 });
+  t.same(s.verdictsBy['default:inbound'], { drop: 1, reject: 1 }, 'the drop before the reload, the reject after');
+  t.same(s.verdictsBy['detector:synFlood'], { drop: 2 });
 });
 
 t.test('forget drops a source’s state', async (t) => {
@@ -154,7 +171,9 @@ t.test('observe: what the kernel refused feeds the detectors only, and is counte
   const scan = [1, 2, 3, 4].map((i) => e.observe(udp({ src: '198.51.100.9', dstPort: 7000 + i }), { direction: 'inbound', ifindex: 2 }));
   t.equal(scan.at(-1)!.by.name, 'portScan');
   t.same(e.stats().observedBy, { 'default:inbound': 5, 'detector:synFlood': 1, 'detector:portScan': 1 });
+  t.same(e.stats().detectorHits, { synFlood: 1, portScan: 1 }, 'detector hits count what they saw of the refused too');
   t.same(e.stats().decidedBy, {}, 'nothing judged: the kernel decided those');
+  t.same(e.stats().verdictsBy, {});
   t.same(e.stats().verdicts, { accept: 0, drop: 0, reject: 0 });
 });
 

@@ -6,6 +6,7 @@ import { KernelCommandError } from '../../../agent/src/errors.js';
 import { KernelFirewall } from '../../../agent/src/kernel/apply.js';
 import type { CommandRunner } from '../../../agent/src/kernel/exec.js';
 import type { KernelPlan } from '../../../agent/src/kernel/render.js';
+import { TABLE_CHAINS } from '../../../agent/src/kernel/names.js';
 
 const plan: KernelPlan = { ipv4: 'V4 DOC', ipv6: 'V6 DOC', ipset: 'SET SCRIPT' };
 
@@ -23,51 +24,62 @@ function scripted(fails: (line: string) => boolean = () => false, stdout: (line:
   return { runner, calls, lines: () => calls.map((c) => c.line) };
 }
 
-/** `iptables -S BUILTIN` listings where our jump sits at `at` (0: missing). */
-const listing = (at: number) => (line: string) => {
-  const m = / -t (\w+) -S (\S+)$/.exec(line);
-  if (!m) return '';
-  const jump = { PREROUTING: 'VPSFW-RAW', INPUT: m[1] === 'filter' ? 'VPSFW-REJECT' : 'VPSFW-INPUT', OUTPUT: m[1] === 'filter' ? 'VPSFW-REJECT' : 'VPSFW-OUTPUT' }[m[2]!];
-  const rules = ['-A X -j ufw-before-input', '-A X -j nixos-fw'].map((r) => r.replace('X', m[2]!));
-  if (at > 0) rules.splice(at - 1, 0, `-A ${m[2]} -j ${jump}`);
-  return [`-P ${m[2]} ACCEPT`, ...rules].join('\n');
+/**
+ * `iptables-save` of a family where each of our jumps sits at `at` (0: missing) among two foreign
+ * ones; `legacy` adds the first layout's filter chains.
+ */
+const saved = (at: number, legacy = false) => (line: string) => {
+  if (!/^ip6?tables-save$/.test(line)) return '';
+  const table = (name: string, hooks: Array<[string, string]>, chains: string[]) => [
+    `*${name}`,
+    ...hooks.map(([builtin]) => `:${builtin} ACCEPT [0:0]`),
+    ...chains.map((c) => `:${c} - [0:0]`),
+    ...hooks.flatMap(([builtin, jump]) => {
+      const rules = [`-A ${builtin} -j ufw-before-x`, `-A ${builtin} -j nixos-fw`];
+      if (at > 0) rules.splice(at - 1, 0, `-A ${builtin} -j ${jump}`);
+      return rules;
+    }),
+    'COMMIT',
+  ];
+  return [
+    ...table('raw', [['PREROUTING', 'VPSFW-RAW']], ['VPSFW-RAW']),
+    ...table('mangle', [['INPUT', 'VPSFW-INPUT'], ['OUTPUT', 'VPSFW-OUTPUT']], ['VPSFW-INPUT', 'VPSFW-OUTPUT', 'VPSFW-ESTABLISHED']),
+    ...table('filter', [['INPUT', 'VPSFW-REJECT'], ['OUTPUT', 'VPSFW-REJECT']], ['VPSFW-REJECT', ...(legacy ? ['VPSFW-INPUT', 'VPSFW-ESTABLISHED', 'VPSFW-OUTPUT'] : [])]),
+  ].join('\n');
 };
 
-const HOOK_LINES = (tool: string) => [
-  [`${tool} -w -t raw -S PREROUTING`, `${tool} -w -t raw -I PREROUTING 1 -j VPSFW-RAW`],
-  [`${tool} -w -t mangle -S INPUT`, `${tool} -w -t mangle -I INPUT 1 -j VPSFW-INPUT`],
-  [`${tool} -w -t mangle -S OUTPUT`, `${tool} -w -t mangle -I OUTPUT 1 -j VPSFW-OUTPUT`],
-  [`${tool} -w -t filter -S INPUT`, `${tool} -w -t filter -I INPUT 1 -j VPSFW-REJECT`],
-  [`${tool} -w -t filter -S OUTPUT`, `${tool} -w -t filter -I OUTPUT 1 -j VPSFW-REJECT`],
+const INSERTS = (tool: string) => [
+  `${tool} -w -t raw -I PREROUTING 1 -j VPSFW-RAW`,
+  `${tool} -w -t mangle -I INPUT 1 -j VPSFW-INPUT`,
+  `${tool} -w -t mangle -I OUTPUT 1 -j VPSFW-OUTPUT`,
+  `${tool} -w -t filter -I INPUT 1 -j VPSFW-REJECT`,
+  `${tool} -w -t filter -I OUTPUT 1 -j VPSFW-REJECT`,
 ];
 
-t.test('apply: sets, then each family restored, then missing jumps inserted at the top of raw, mangle and filter', async (t) => {
-  const k = scripted((l) => / -[FD] /.test(l), listing(0));
+t.test('apply: sets, then each family restored and read back once, then missing jumps inserted at the top of raw, mangle and filter', async (t) => {
+  const k = scripted(undefined, saved(0));
   await new KernelFirewall(k.runner).apply(plan);
-  const ours = k.lines().filter((l) => !/ -t filter -[FD] VPSFW-(INPUT|OUTPUT|ESTABLISHED)$| -t filter -D (INPUT|OUTPUT) -j VPSFW-(INPUT|OUTPUT)$/.test(l));
-  t.same(ours, ['ipset restore', 'iptables-restore -w --noflush', ...HOOK_LINES('iptables').flat(), 'ip6tables-restore -w --noflush', ...HOOK_LINES('ip6tables').flat()]);
+  t.same(k.lines(), ['ipset restore', 'iptables-restore -w --noflush', 'iptables-save', ...INSERTS('iptables'), 'ip6tables-restore -w --noflush', 'ip6tables-save', ...INSERTS('ip6tables')]);
   t.same(k.calls.filter((c) => c.input !== undefined).map((c) => c.input), ['SET SCRIPT', 'V4 DOC', 'V6 DOC'], 'documents go in on stdin');
 });
 
 t.test('apply: jumps at the top are left; one pushed down is moved back up, never missing', async (t) => {
-  const top = scripted((l) => / -[FD] /.test(l), listing(1));
+  const top = scripted(undefined, saved(1));
   await new KernelFirewall(top.runner).apply(plan);
-  t.notOk(top.lines().some((l) => l.includes(' -I ')), 'already first: nothing to do');
-  const down = scripted((l) => / -F /.test(l) || / -D (INPUT|OUTPUT) -j VPSFW-(INPUT|OUTPUT)$/.test(l), listing(3));
+  t.same(top.lines(), ['ipset restore', 'iptables-restore -w --noflush', 'iptables-save', 'ip6tables-restore -w --noflush', 'ip6tables-save'], 'already first: nothing else to do');
+  const down = scripted(undefined, saved(3));
   await new KernelFirewall(down.runner).apply(plan);
   const v4 = down.lines().filter((l) => l.startsWith('iptables -w -t mangle') && l.includes('INPUT'));
-  t.same(v4, ['iptables -w -t mangle -S INPUT', 'iptables -w -t mangle -I INPUT 1 -j VPSFW-INPUT', 'iptables -w -t mangle -D INPUT 4'], 'a new jump first, then the old one (now fourth) goes');
+  t.same(v4, ['iptables -w -t mangle -I INPUT 1 -j VPSFW-INPUT', 'iptables -w -t mangle -D INPUT 4'], 'a new jump first, then the old one (now fourth) goes');
 });
 
 t.test('apply: the first layout (filter-table chains) goes once the new rules are in force', async (t) => {
-  const k = scripted((l) => l.includes(' -D ') && !l.includes('-D INPUT -j VPSFW-INPUT'), listing(1));
   let legacyInput = 1;
-  const runner: CommandRunner = {
-    run: (cmd, args, input) => (args.join(' ') === '-w -t filter -D INPUT -j VPSFW-INPUT' && legacyInput-- <= 0 ? Promise.reject(new KernelCommandError('x', 'gone', 1)) : k.runner.run(cmd, args, input)),
-  };
-  await new KernelFirewall(runner).apply(plan);
+  const k = scripted((l) => (l === 'iptables -w -t filter -D INPUT -j VPSFW-INPUT' ? legacyInput-- <= 0 : l.includes(' -D ') && l.includes('-j VPSFW-')), saved(1, true));
+  await new KernelFirewall(k.runner).apply(plan);
   const v4 = k.lines().filter((l) => l.startsWith('iptables ') && l.includes(' -t filter') && /VPSFW-(INPUT|ESTABLISHED|OUTPUT)$/.test(l));
   t.same(v4, [
+    'iptables -w -t filter -D INPUT -j VPSFW-INPUT',
     'iptables -w -t filter -D INPUT -j VPSFW-INPUT',
     'iptables -w -t filter -D OUTPUT -j VPSFW-OUTPUT',
     'iptables -w -t filter -F VPSFW-INPUT',
@@ -78,10 +90,13 @@ t.test('apply: the first layout (filter-table chains) goes once the new rules ar
     'iptables -w -t filter -X VPSFW-OUTPUT',
   ]);
   t.ok(k.lines().indexOf('iptables -w -t filter -D INPUT -j VPSFW-INPUT') > k.lines().indexOf('iptables-restore -w --noflush'), 'after the new rules');
+  const clean = scripted(undefined, saved(1));
+  await new KernelFirewall(clean.runner).apply(plan);
+  t.notOk(clean.lines().some((l) => l.includes(' -t filter -')), 'none there: nothing tried');
 });
 
 t.test('apply: a failing restore stops the apply with the kernel error', async (t) => {
-  const k = scripted((l) => l.startsWith('ip6tables-restore') || / -[FD] /.test(l), listing(0));
+  const k = scripted((l) => l.startsWith('ip6tables-restore'), saved(0));
   await t.rejects(new KernelFirewall(k.runner).apply(plan), { code: 'VPSFW_ERR_KERNEL_COMMAND', command: /ip6tables-restore/ });
   t.notOk(k.lines().some((l) => l.startsWith('ip6tables -w -t') && l.includes(' -I ')), 'no jump to a chain that was not restored');
 });
@@ -116,15 +131,16 @@ t.test('remove: an error that is not a failed command is not swallowed', async (
 });
 
 t.test('installed: only when every chain exists in both families', async (t) => {
-  t.equal(await new KernelFirewall(scripted().runner).installed(), true);
-  t.equal(await new KernelFirewall(scripted((l) => l === 'ip6tables -w -t mangle -S VPSFW-OUTPUT').runner).installed(), false);
-  t.equal(await new KernelFirewall(scripted((l) => l === 'iptables -w -t raw -S VPSFW-RAW').runner).installed(), false, 'the raw chain counts too');
+  const all = (line: string) => (/^ip6?tables-save$/.test(line) ? ['*raw', ...TABLE_CHAINS.raw.map((c) => `:${c} - [0:0]`), 'COMMIT', '*mangle', ...TABLE_CHAINS.mangle.map((c) => `:${c} - [0:0]`), 'COMMIT', '*filter', ':VPSFW-REJECT - [0:0]', 'COMMIT'].join('\n') : '');
+  t.equal(await new KernelFirewall(scripted(undefined, all).runner).installed(), true);
+  t.equal(await new KernelFirewall(scripted(undefined, (l) => (l === 'ip6tables-save' ? all(l).replace(':VPSFW-OUTPUT - [0:0]\n', '') : all(l))).runner).installed(), false, 'one chain missing in one family');
+  t.equal(await new KernelFirewall(scripted(undefined, saved(1)).runner).installed(), false, 'the raw, mangle and filter chains all count');
 });
 
 t.test('hooks: where each jump is, both families', async (t) => {
-  const hooks = await new KernelFirewall(scripted(undefined, listing(2)).runner).hooks();
+  const hooks = await new KernelFirewall(scripted(undefined, saved(2)).runner).hooks();
   t.equal(hooks.length, 10);
   t.ok(hooks.every((h) => h.position === 2));
   t.same(hooks[0], { family: 4, table: 'raw', builtin: 'PREROUTING', chain: 'VPSFW-RAW', position: 2 });
-  t.ok((await new KernelFirewall(scripted(undefined, listing(0)).runner).hooks()).every((h) => h.position === 0), 'missing: 0');
+  t.ok((await new KernelFirewall(scripted(undefined, saved(0)).runner).hooks()).every((h) => h.position === 0), 'missing: 0');
 });

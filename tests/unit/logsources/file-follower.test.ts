@@ -123,8 +123,8 @@ t.test('truncated and rewritten past the old offset (no copy): detected by the b
   t.same(lines, [...n(0, 2), 'new 0 ' + 'x'.repeat(30), 'new 1']);
 });
 
-t.test('rotated while stopped: the rest of the old file, then the new file whole', async (t) => {
-  const { dir, path } = fixture(t);
+/** A follower that read lines 0 and 1, then stopped; lines 2 and 3 were written after. */
+async function stoppedBehind(dir: string, path: string): Promise<ReturnType<typeof follower>> {
   writeFileSync(path, '');
   const a = follower(dir, path);
   await a.f.start();
@@ -132,6 +132,12 @@ t.test('rotated while stopped: the rest of the old file, then the new file whole
   await a.f.wake();
   await a.f.stop();
   appendFileSync(path, text(2, 4));
+  return a;
+}
+
+t.test('rotated while stopped: the rest of the old file, then the new file whole', async (t) => {
+  const { dir, path } = fixture(t);
+  const a = await stoppedBehind(dir, path);
   renameSync(path, path + '.1');
   writeFileSync(path, text(4, 6));
   const b = follower(dir, path);
@@ -143,13 +149,7 @@ t.test('rotated while stopped: the rest of the old file, then the new file whole
 
 t.test('copytruncated while stopped: the rest from the copy, then the file from its start', async (t) => {
   const { dir, path } = fixture(t);
-  writeFileSync(path, '');
-  const a = follower(dir, path);
-  await a.f.start();
-  appendFileSync(path, text(0, 2));
-  await a.f.wake();
-  await a.f.stop();
-  appendFileSync(path, text(2, 4));
+  const a = await stoppedBehind(dir, path);
   copyFileSync(path, path + '.1');
   writeFileSync(path, text(4, 5));
   const b = follower(dir, path);

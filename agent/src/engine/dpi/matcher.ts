@@ -106,7 +106,13 @@ export class PayloadMatcher {
       s = flows.open(key, start, now);
     } else {
       const blocked = flows.blocked(s);
-      if (blocked !== null) return blocked;
+      if (blocked !== null) {
+        // A reset without data ends the flow and carries nothing to block: the kernel's own, when
+        // it kills the connection for a reject rule, must get through.
+        if ((l4.flags & TCP_RST) === 0 || p.payloadLength > 0) return blocked;
+        flows.delete(s);
+        return null;
+      }
       // A SYN inside a flow we follow is discarded by the receiver (RFC 5961 challenge ACK);
       // letting it restart the state would let the sender wipe the window or unblock the flow.
       if (syn) return null;

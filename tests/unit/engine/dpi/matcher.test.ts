@@ -220,6 +220,13 @@ t.test('ports by side: an outbound rule on localPorts sees what the application 
   t.same(matcher([{ name: 'd', protocol: 'tcp', localPorts: [80], pattern: { text: 'X' }, action: 'drop' }]).check(segment(1, 'X'), 'inbound', true, 0)?.kill, undefined, 'drop never kills');
 });
 
+t.test('a blocked flow lets a bare reset through (the kill that ends it), nothing else', async (t) => {
+  const m = matcher([{ name: 'x', protocol: 'tcp', localPorts: [80], pattern: { text: 'BAD' }, action: 'reject' }]);
+  t.same(stream(m, [[1000, 'BAD'], [1003, 'more']]), ['x', 'x'], 'blocked');
+  t.equal(m.check(segment(1003, 'RST with data', { flags: TCP_RST | TCP_ACK }), 'inbound', true, 0)?.by.name, 'x', 'a reset carrying data is still blocked');
+  t.equal(m.check(segment(1003, '', { flags: TCP_RST | TCP_ACK }), 'inbound', true, 0), null, 'a bare reset passes');
+});
+
 t.test('log rules accept and log once; a drop rule wins over a log rule', async (t) => {
   const rules: Rules = [
     { name: 'watch', protocol: 'tcp', ports: [80], pattern: { regex: 'admin' }, action: 'log' },
