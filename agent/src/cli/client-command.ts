@@ -10,18 +10,18 @@ export function controlPath(values: { control?: string | undefined }): string {
   return values.control ?? DEFAULT_CONTROL_PATH;
 }
 
-export function ask(values: { control?: string | undefined }, req: Request): Promise<unknown> {
+export function ask(values: { control?: string | undefined }, req: Request, signal?: AbortSignal): Promise<unknown> {
   // A reload validates the policy in a child process and swaps the kernel rules: on a busy host
   // that takes seconds, and the answer is the point of `vpsfw reload`.
-  return callDaemon(controlPath(values), req, req.cmd === 'reload' ? 120_000 : 10_000);
+  return callDaemon(controlPath(values), req, req.cmd === 'reload' ? 120_000 : 10_000, signal);
 }
 
 /**
  * The running agent's status. The kernel's queue table is root's alone (mode 0440): the agent
  * under its units' DynamicUser cannot read it, this root CLI can, in the same network namespace.
  */
-export async function askStatus(values: { control?: string | undefined }, readQueue = readQueueStats): Promise<AgentStatus> {
-  const s = (await ask(values, { cmd: 'status' })) as AgentStatus;
+export async function askStatus(values: { control?: string | undefined }, signal?: AbortSignal, readQueue = readQueueStats): Promise<AgentStatus> {
+  const s = (await ask(values, { cmd: 'status' }, signal)) as AgentStatus;
   if (s.queue.kernel === null) s.queue.kernel = readQueue(s.queue.num);
   return s;
 }

@@ -22,17 +22,20 @@ export default async function top(argv: string[], io: Io): Promise<number> {
   if (values.help) return io.out(cmd.usage), 0;
   const count = values.count === undefined ? Infinity : Number(values.count);
   if (!(Number.isSafeInteger(count) && count > 0) && count !== Infinity) throw new UsageError(`--count: expected a positive whole number (got "${values.count}")`);
-  const read = async () => ({ at: Date.now(), s: await askStatus(values) });
+  const read = async (signal?: AbortSignal) => ({ at: Date.now(), s: await askStatus(values, signal) });
   return process.stdout.isTTY ? live(read, count) : plain(read, count, io);
 }
 
 /** The terminal view: the alternate screen, redrawn in place, raw keys for q. */
-async function live(read: () => Promise<Sample>, count: number): Promise<number> {
+async function live(read: (signal: AbortSignal) => Promise<Sample>, count: number): Promise<number> {
   const out = process.stdout;
   const samples: Sample[] = [];
   let problem = '';
   let quit: () => void = () => undefined;
   const quitting = new Promise<void>((resolve) => (quit = resolve));
+  // q quits at once, even while a reading is on its way (a loaded agent can take seconds).
+  const abandon = new AbortController();
+  void quitting.then(() => abandon.abort());
   const onKey = (key: Buffer) => {
     // q, Q, Ctrl-C, Ctrl-D
     if ([0x71, 0x51, 0x03, 0x04].includes(key[0]!)) quit();
@@ -48,10 +51,11 @@ async function live(read: () => Promise<Sample>, count: number): Promise<number>
   try {
     for (let n = 0; n < count; n++) {
       try {
-        samples.push(await read());
+        samples.push(await read(abandon.signal));
         if (samples.length > SAMPLES + 1) samples.shift();
         problem = '';
       } catch (err) {
+        if (abandon.signal.aborted) break;
         problem = `cannot read the agent: ${(err as Error).message}`;
       }
       draw();

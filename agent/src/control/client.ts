@@ -4,12 +4,14 @@ import { createConnection } from 'node:net';
 import { VpsfwError } from '../errors.js';
 import type { Request, Response } from './protocol.js';
 
-export async function callDaemon(path: string, req: Request, timeoutMs = 10_000): Promise<unknown> {
+/** `signal` abandons the call: the socket is closed, the promise rejects. */
+export async function callDaemon(path: string, req: Request, timeoutMs = 10_000, signal?: AbortSignal): Promise<unknown> {
   const res = await new Promise<Response>((resolve, reject) => {
     const sock = createConnection(path);
     let buf = '';
     sock.setEncoding('utf8');
     sock.setTimeout(timeoutMs, () => sock.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    signal?.addEventListener('abort', () => sock.destroy(new Error('abandoned')), { once: true });
     sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
     sock.on('data', (c: string) => (buf += c));
     sock.on('end', () => {

@@ -114,9 +114,17 @@ t.test("askStatus: the kernel's queue table read by the root CLI when the agent 
   const asked: number[] = [];
   const readQueue = (num: number) => (asked.push(num), counters);
   const unread = await server(t, async () => fakeStatus({ queue: { ...fakeStatus().queue, num: 7, kernel: null } }));
-  t.same((await askStatus({ control: unread }, readQueue)).queue.kernel, counters, 'filled in');
+  t.same((await askStatus({ control: unread }, undefined, readQueue)).queue.kernel, counters, 'filled in');
   t.same(asked, [7], 'for the agent\'s queue');
   const read = await server(t, async () => fakeStatus());
-  t.same((await askStatus({ control: read }, readQueue)).queue.kernel, fakeStatus().queue.kernel, "the agent's own reading kept");
+  t.same((await askStatus({ control: read }, undefined, readQueue)).queue.kernel, fakeStatus().queue.kernel, "the agent's own reading kept");
   t.same(asked, [7], 'and the table not read again');
+});
+
+t.test('a call abandoned by its signal closes the socket and rejects at once', async (t) => {
+  const path = await server(t, () => new Promise(() => undefined));
+  const abandon = new AbortController();
+  const call = callDaemon(path, { cmd: 'status' }, 60_000, abandon.signal);
+  setTimeout(() => abandon.abort(), 50);
+  await t.rejects(call, { message: /abandoned/ });
 });
