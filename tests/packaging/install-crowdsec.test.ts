@@ -5,7 +5,7 @@
 // policy gains a crowdsec section the agent accepts. A second run changes nothing.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -37,10 +37,16 @@ esac
 `,
   );
   chmodSync(join(dir, 'cscli'), 0o755);
+  // A release as install.sh lays one out: its Node.js and this checkout's CLI.
+  const release = join(dir, 'release');
+  mkdirSync(join(release, 'node/bin'), { recursive: true });
+  mkdirSync(join(release, 'bin'));
+  symlinkSync(process.execPath, join(release, 'node/bin/node'));
+  symlinkSync(join(REPO, 'bin/vpsfw.js'), join(release, 'bin/vpsfw.js'));
   const script = `set -euo pipefail
 mount -t tmpfs tmpfs /etc
 mkdir -p /etc/vpsfw && echo '{"version":1}' > /etc/vpsfw/policy.json
-ROOT="" DRY=0 CHANGED=0 NODE=${process.execPath} DEST=${REPO} POLICY=/etc/vpsfw/policy.json PREFIX=/opt/vpsfw
+ROOT="" DRY=0 CHANGED=0 POLICY=/etc/vpsfw/policy.json PREFIX=/opt/vpsfw UNIT_DIR=/etc/systemd/system RELEASE_DIR=${release}
 ${functions()}
 register_crowdsec
 first=$(find /etc -type f -exec sha256sum {} + | sort)
