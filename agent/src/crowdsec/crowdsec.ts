@@ -11,7 +11,7 @@ import type { CrowdsecSettings } from '../policy/schema.js';
 import { parseDuration } from '../policy/units.js';
 import type { ReportedBan } from './alert.js';
 import { DecisionFollower, type BanSink, type FollowerStatus } from './follower.js';
-import { LapiClient } from './lapi-client.js';
+import type { LapiClient } from './lapi-client.js';
 import { AlertReporter, type ReporterStatus } from './reporter.js';
 import { readSecret } from './secret.js';
 
@@ -78,7 +78,9 @@ export class Crowdsec {
 
   readonly #emit = (e: AgentEvent) => this.#d.events.emit(e);
 
-  #client(s: CrowdsecSettings): LapiClient {
+  /** Loaded with the first crowdsec section: without one the agent has no HTTPS stack to hold. */
+  async #client(s: CrowdsecSettings): Promise<LapiClient> {
+    const { LapiClient } = await import('./lapi-client.js');
     return new LapiClient({ url: s.url, timeoutMs: s.timeout, userAgent: `vpsfw/${this.#d.version}` });
   }
 
@@ -104,7 +106,7 @@ export class Crowdsec {
     const signature = JSON.stringify([s.url, s.timeout, s.pollInterval, s.backoffMax, keyFile, apiKey]);
     if (this.#follower?.signature === signature) return;
     await this.#follower?.part.stop();
-    const part = new DecisionFollower({ client: this.#client(s), apiKey, keyFile, sink: this.#d.bans, emit: this.#emit, now: this.#now }, { pollMs: s.pollInterval, backoffMaxMs: s.backoffMax });
+    const part = new DecisionFollower({ client: await this.#client(s), apiKey, keyFile, sink: this.#d.bans, emit: this.#emit, now: this.#now }, { pollMs: s.pollInterval, backoffMaxMs: s.backoffMax });
     this.#follower = { signature, part };
     part.start();
   }
@@ -123,7 +125,7 @@ export class Crowdsec {
     const old = this.#reporter?.part;
     await old?.stop();
     const part = new AlertReporter(
-      { client: this.#client(s), login: machine.login, password, passwordFile: machine.passwordFile, version: this.#d.version, emit: this.#emit, now: this.#now },
+      { client: await this.#client(s), login: machine.login, password, passwordFile: machine.passwordFile, version: this.#d.version, emit: this.#emit, now: this.#now },
       { backlog: s.reportBacklog, retryMs: s.pollInterval, backoffMaxMs: s.backoffMax },
     );
     // What the old one could not send yet goes with the new one.

@@ -9,7 +9,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { banEvent } from '../bans/events.js';
 import type { BanStore } from '../bans/store.js';
 import { mapDecision } from './decision.js';
-import { LapiError, type LapiClient } from './lapi-client.js';
+import type { LapiClient } from './lapi-client.js';
+import { LapiError } from './lapi-error.js';
 import { backoffMs, delayOf, Outages, type RoleDeps } from './retry.js';
 import type { StreamedDecision } from './stream-parser.js';
 

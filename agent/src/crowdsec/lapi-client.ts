@@ -9,7 +9,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
-import { VpsfwError } from '../errors.js';
+import { LapiError } from './lapi-error.js';
 import { StreamParser, type StreamedDecision } from './stream-parser.js';
 
 export interface LapiClientOptions {
@@ -47,23 +47,6 @@ const BODY_SHOWN = 300;
  * were promoted: about 23 MiB of the old generation over a load of 100,000 decisions.
  */
 const PIECE_BYTES = 16 * 1024;
-
-/** The error of one request: `endpoint` is the method and path, `status` the HTTP status (0: no answer). */
-export class LapiError extends VpsfwError {
-  readonly endpoint: string;
-  readonly status: number;
-  readonly body: string;
-  /** False when the request cannot have reached the LAPI (refused, unroutable, name unknown). */
-  readonly mayHaveArrived: boolean;
-  constructor(code: 'VPSFW_ERR_CROWDSEC_UNREACHABLE' | 'VPSFW_ERR_CROWDSEC_AUTH' | 'VPSFW_ERR_CROWDSEC_API', endpoint: string, status: number, detail: string, body = '', opts: { cause?: unknown; mayHaveArrived?: boolean } = {}) {
-    super(code, `CrowdSec LAPI ${endpoint}: ${detail}${body ? `: ${body}` : ''}`, { cause: opts.cause });
-    this.name = 'LapiError';
-    this.endpoint = endpoint;
-    this.status = status;
-    this.body = body;
-    this.mayHaveArrived = opts.mayHaveArrived ?? true;
-  }
-}
 
 /** Causes of a failed connection that mean the request never left: the LAPI has seen nothing. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);

@@ -6,7 +6,8 @@
 // counted), retrying with a doubling wait, logged once per outage. Bans that came from CrowdSec
 // are never sent back: every agent of the fleet would echo every decision forever.
 import { alertOf, SCENARIOS, type AlertDetails, type ReportedBan } from './alert.js';
-import { LapiError, type LapiClient } from './lapi-client.js';
+import type { LapiClient } from './lapi-client.js';
+import { LapiError } from './lapi-error.js';
 import { backoffMs, delayOf, Outages, type RoleDeps } from './retry.js';
 
 export interface ReporterSettings {

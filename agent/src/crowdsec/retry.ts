@@ -2,7 +2,7 @@
 // besides its own, the wait between tries while the LAPI fails, and what each says of an outage.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvent } from '../events/bus.js';
-import { LapiError } from './lapi-client.js';
+import { LapiError } from './lapi-error.js';
 
 export interface RoleDeps {
   emit: (e: AgentEvent) => void;

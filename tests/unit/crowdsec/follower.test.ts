@@ -5,7 +5,7 @@
 import t from 'tap';
 import type { StreamedDecision } from '../../../agent/src/crowdsec/stream-parser.js';
 import { DecisionFollower } from '../../../agent/src/crowdsec/follower.js';
-import { LapiError } from '../../../agent/src/crowdsec/lapi-client.js';
+import { LapiError } from '../../../agent/src/crowdsec/lapi-error.js';
 import { eventually, FakeSink, manualDelay, recordingEvents } from './fakes.js';
 
 type Answer = StreamedDecision[] | LapiError;

@@ -4,7 +4,8 @@
 import t from 'tap';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LapiClient, LapiError } from '../../../agent/src/crowdsec/lapi-client.js';
+import { LapiClient } from '../../../agent/src/crowdsec/lapi-client.js';
+import { LapiError } from '../../../agent/src/crowdsec/lapi-error.js';
 
 async function server(t: Parameters<Parameters<typeof t.test>[1]>[0], handle: (req: IncomingMessage, res: ServerResponse, body: string) => void) {
   const seen: Array<{ method?: string; url?: string; headers: IncomingMessage['headers']; body: string }> = [];

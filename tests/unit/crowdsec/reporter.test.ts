@@ -4,7 +4,8 @@
 // logged once, sent in order when the LAPI is back; `report` never waits.
 import t from 'tap';
 import { alertOf, rfc3339, scenarioOf, type ReportedBan } from '../../../agent/src/crowdsec/alert.js';
-import { LapiError, type LapiAlert } from '../../../agent/src/crowdsec/lapi-client.js';
+import type { LapiAlert } from '../../../agent/src/crowdsec/lapi-client.js';
+import { LapiError } from '../../../agent/src/crowdsec/lapi-error.js';
 import { AlertReporter } from '../../../agent/src/crowdsec/reporter.js';
 import { eventually, manualDelay, recordingEvents } from './fakes.js';
 
