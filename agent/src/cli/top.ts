@@ -66,8 +66,6 @@ async function live(read: (signal: AbortSignal) => Promise<Sample>, count: numbe
     out.write('\x1b[?25h\x1b[?1049l');
     process.stdin.off('data', onKey).pause();
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
-    // Nothing of the terminal may hold the process once the view is gone.
-    process.stdin.destroy();
   }
   return 0;
 }

@@ -202,33 +202,16 @@ export class DecisionFollower {
   }
 
   #failed(err: unknown, retryInMs: number): void {
-    const { auth, say, message } = this.#outages.failed(err, this.#d.now());
-    this.#state = auth ? 'unauthorized' : 'unreachable';
-    if (!say) return;
-    if (auth) {
-      this.#d.emit({
-        event: 'crowdsec-auth-failed',
-        level: 'error',
+    const { auth, event } = this.#outages.failure(err, this.#d.now(), retryInMs, {
+      name: 'bouncer',
+      url: this.#d.client.url,
+      refused: (message) => ({
         msg: `CrowdSec LAPI refused the bouncer key in ${this.#d.keyFile} (${message}): register this agent (cscli bouncers add NAME) and put the key in that file. Decisions are not followed meanwhile; the agent's own detectors and its bans stay in force`,
-        role: 'bouncer',
-        url: this.#d.client.url,
         keyFile: this.#d.keyFile,
-        code: (err as LapiError).code,
-        status: (err as LapiError).status,
-        err: message,
-        retryInMs,
-      });
-    } else {
-      this.#d.emit({
-        event: 'crowdsec-unreachable',
-        level: 'warn',
-        msg: `CrowdSec LAPI unreachable (${message}): the bans in force stay; retrying (logged once until it is back)`,
-        role: 'bouncer',
-        url: this.#d.client.url,
-        code: err instanceof LapiError ? err.code : undefined,
-        err: message,
-        retryInMs,
-      });
-    }
+      }),
+      unreachable: (message) => ({ msg: `CrowdSec LAPI unreachable (${message}): the bans in force stay; retrying (logged once until it is back)` }),
+    });
+    this.#state = auth ? 'unauthorized' : 'unreachable';
+    if (event) this.#d.emit(event);
   }
 }

@@ -155,34 +155,17 @@ export class AlertReporter {
   }
 
   #failed(err: unknown, retryInMs: number): void {
-    const { auth, say, message } = this.#outages.failed(err, this.#d.now());
-    this.#state = auth ? 'unauthorized' : 'unreachable';
-    if (!say) return;
-    if (auth) {
-      this.#d.emit({
-        event: 'crowdsec-auth-failed',
-        level: 'error',
+    const { auth, event } = this.#outages.failure(err, this.#d.now(), retryInMs, {
+      name: 'machine',
+      url: this.#d.client.url,
+      refused: (message) => ({
         msg: `CrowdSec LAPI refused machine ${this.#d.login} with the password in ${this.#d.passwordFile} (${message}): register it (cscli machines add ${this.#d.login} --password ...) and put the password in that file. Bans are queued meanwhile`,
-        role: 'machine',
-        url: this.#d.client.url,
         login: this.#d.login,
         passwordFile: this.#d.passwordFile,
-        status: (err as LapiError).status,
-        err: message,
-        retryInMs,
-      });
-    } else {
-      this.#d.emit({
-        event: 'crowdsec-unreachable',
-        level: 'warn',
-        msg: `CrowdSec LAPI cannot take alerts (${message}): queued, retrying (logged once until it is back)`,
-        role: 'machine',
-        url: this.#d.client.url,
-        code: err instanceof LapiError ? err.code : undefined,
-        err: message,
-        retryInMs,
-        queued: this.#queue.length,
-      });
-    }
+      }),
+      unreachable: (message) => ({ msg: `CrowdSec LAPI cannot take alerts (${message}): queued, retrying (logged once until it is back)`, queued: this.#queue.length }),
+    });
+    this.#state = auth ? 'unauthorized' : 'unreachable';
+    if (event) this.#d.emit(event);
   }
 }

@@ -21,6 +21,14 @@ export function backoffMs(baseMs: number, maxMs: number, failuresInRow: number):
   return Math.min(baseMs * 2 ** (failuresInRow - 1), Math.max(maxMs, baseMs));
 }
 
+/** What a role says of its outages: its name and LAPI, and its words for each kind of failure. */
+export interface OutageRole {
+  name: 'bouncer' | 'machine';
+  url: string;
+  refused: (message: string) => { msg: string } & Record<string, unknown>;
+  unreachable: (message: string) => { msg: string } & Record<string, unknown>;
+}
+
 /**
  * One role's outages: its failures counted, one line when an outage begins (one more only if it
  * then fails differently: unreachable, then refused), one when it ends; never one per try.
@@ -31,15 +39,25 @@ export class Outages {
   #since: number | null = null;
   #said = '';
 
-  /** A failure: whether the LAPI refused the credentials, and whether to say so now. */
-  failed(err: unknown, now: number): { auth: boolean; say: boolean; message: string } {
+  /**
+   * A failure as the role's event, or null when this outage was said already: `crowdsec-auth-failed`
+   * (error) when the LAPI refused the credentials, else `crowdsec-unreachable` (warn). `role` gives
+   * the role's own words and fields for each.
+   */
+  failure(err: unknown, now: number, retryInMs: number, role: OutageRole): { auth: boolean; event: AgentEvent | null } {
     this.failures++;
     this.#since ??= now;
     const auth = err instanceof LapiError && err.code === 'VPSFW_ERR_CROWDSEC_AUTH';
     const kind = auth ? 'auth' : err instanceof LapiError ? err.code : 'other';
     const say = kind !== this.#said;
     this.#said = kind;
-    return { auth, say, message: err instanceof Error ? err.message : String(err) };
+    if (!say) return { auth, event: null };
+    const message = err instanceof Error ? err.message : String(err);
+    const code = err instanceof LapiError ? err.code : undefined;
+    const status = err instanceof LapiError ? err.status : undefined;
+    const own = auth ? role.refused(message) : role.unreachable(message);
+    const event = auth ? 'crowdsec-auth-failed' : 'crowdsec-unreachable';
+    return { auth, event: { event, level: auth ? 'error' : 'warn', role: role.name, url: role.url, code, ...(auth ? { status } : {}), err: message, retryInMs, ...own } };
   }
 
   /** It works: how long it had been down (ms), or null when it had not. */
