@@ -42,6 +42,8 @@ t.test('the README\'s two commands in a fresh minimal Debian 12 root', async (t)
     const r = await ws.chroot('bash', ['-c', `cd ${CHECKOUT} && ${command}`], { netSysctls: true, timeoutMs: 3_000_000 });
     t.equal(r.code, 0, `${command} (${seconds(started)})`, { stdout: tail(r.stdout), stderr: tail(r.stderr) });
     t.comment(`${command}: ${seconds(started)}`);
+    // The tail alone loses which test failed when the report ends with the summary: name them all.
+    for (const line of r.stdout.split('\n').filter((l) => /^\s*not ok /.test(l))) t.comment(`in the root: ${line.trim()}`);
     if (command.endsWith('demo')) t.match(r.stdout, /all \d+ scenes went as expected/, 'every scene of the demo as expected');
     else t.match(r.stdout, /# \{ total: \d+, pass: \d+(, skip: \d+)? \}/, 'no test failed');
     if (i === 0) t.match(r.stdout, /setup\.sh: bringing Node\.js/, 'the first setup.sh brought Node.js');
