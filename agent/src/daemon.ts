@@ -15,6 +15,7 @@ import { BanStore } from './bans/store.js';
 import { closeControl, listenControl } from './control/server.js';
 import type { Request } from './control/protocol.js';
 import { Crowdsec } from './crowdsec/crowdsec.js';
+import { collectGarbage } from './daemon/collect-garbage.js';
 import { DropSources } from './daemon/drop-sources.js';
 import { EventLoopMonitor } from './daemon/event-loop.js';
 import { systemInterfaceNames } from './daemon/interfaces.js';
@@ -207,6 +208,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       reloads.accepted++;
       events.emit({ event: 'reload', level: 'info', msg: 'policy reloaded', mode: loaded.policy.mode, trigger: why, policySource: loaded.source, policyHash: loaded.hash, previousHash: current.hash });
       current = loaded;
+      collectGarbage();
       return { policyHash: loaded.hash, source: loaded.source };
     });
     reloading = next.catch(() => undefined);
