@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentStatus } from '../../agent/src/daemon/status.js';
 import { agentLab, testPolicy } from '../lib/agent-lab.js';
-import { nsGet, until } from '../lib/ns-http.js';
+import { nsGet } from '../lib/ns-http.js';
+import { waitFor } from '../lib/wait.js';
 
 const AGENT = '127.0.0.1:9469';
 const PROMETHEUS = '127.0.0.1:19090';
@@ -45,10 +46,10 @@ scrape_configs:
     const [first] = await query(q);
     return first ? Number(first.value[1]) : undefined;
   };
-  await until('Prometheus ready', async () => ((await nsGet(lab, lab.server, `http://${PROMETHEUS}/-/ready`)).status === 200 ? true : undefined), 60_000).catch((err) => {
+  await waitFor('Prometheus ready', 60_000, async () => (await nsGet(lab, lab.server, `http://${PROMETHEUS}/-/ready`)).status === 200).catch((err) => {
     throw new Error(`${(err as Error).message}; prometheus stderr: ${stderr.join('').slice(-2000)}`);
   });
-  await until('a first scrape of the agent', async () => ((await scalar('up{job="vpsfw"}')) === 1 ? true : undefined), 30_000);
+  await waitFor('a first scrape of the agent', 30_000, async () => (await scalar('up{job="vpsfw"}')) === 1);
 
   // 2000 SYNs, 0.5 ms apart, as tests/e2e/agent-detectors.test.ts: about a second of flood.
   await lab.status(lab.attacker.ns, 'hping3', ['-q', '-S', '-p', '8080', '-i', 'u500', '-c', '2000', lab.attacker.server4], { timeoutMs: 20_000 });
@@ -56,8 +57,9 @@ scrape_configs:
 
   const status = async () => JSON.parse((await agent.cli(['status', '--json'])).stdout) as AgentStatus;
   // The flooder is banned in the kernel: the agent's counts stop moving; Prometheus catches up.
-  const seen = await until(
+  const seen = await waitFor(
     "Prometheus to hold the agent's numbers",
+    30_000,
     async () => {
       const s = await status();
       const drops = await scalar('sum(vpsfw_verdicts_total{action="drop"})');
@@ -65,7 +67,6 @@ scrape_configs:
       const banned = await scalar('vpsfw_kernel_drops_total{reason="banned"}');
       return drops === s.verdicts.drop && bans === s.bans.active && banned === s.kernel.counters.banned ? { s, drops, bans, banned } : undefined;
     },
-    30_000,
     1000,
   );
   t.ok(seen.drops > 0, `drops: ${seen.drops} in Prometheus, ${seen.s.verdicts.drop} reported by the agent`);

@@ -5,6 +5,7 @@ import type { PolicyInput } from '../../agent/src/policy/schema.js';
 import { agentLab, agentStatus, testPolicy } from '../lib/agent-lab.js';
 import type { Lab } from '../lib/netns.js';
 import { tcp6 } from '../lib/packets.js';
+import { waitFor } from '../lib/wait.js';
 
 /** A UDP listener in the server namespace that counts datagrams per port, and says the count on SIGUSR2. */
 const COUNTER = `
@@ -68,7 +69,14 @@ t.test('a spoofed source :: is dropped in the kernel and never banned; vpsfw ban
   const { lab, agent } = await agentLab(t, testPolicy({ detectors: { synFlood: { perSource: { rate: 1, burst: 2 } } } }));
   const frames = Array.from({ length: 50 }, (_, i) => tcp6({ src: '::', dst: lab.attacker.server6, srcPort: 1000 + i, dstPort: 8080, flags: 0x02 }).toString('hex'));
   await sendRaw6(lab, frames);
-  const s = await agentStatus(agent);
+  // The frames can wait a moment on the attacker's neighbour discovery of the server: once 0 of 50
+  // were counted by a reading taken as the sender ended.
+  const s = await waitFor('the kernel to count 50', 10_000, async () => {
+    const now = await agentStatus(agent);
+    return now.kernel.counters.unspecifiedSource >= 50 && now;
+  }).catch(async (err: Error) => {
+    throw new Error(`${err.message}: counted ${(await agentStatus(agent)).kernel.counters.unspecifiedSource}`);
+  });
   t.equal(s.kernel.counters.unspecifiedSource, 50, 'each counted by the kernel');
   t.equal(s.bans.active, 0, 'nobody banned');
   const refused = await agent.cli(['ban', '::']);

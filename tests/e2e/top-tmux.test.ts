@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { VPSFW_BIN } from '../../agent/src/demo/agent-process.js';
 import { agentLab, testPolicy } from '../lib/agent-lab.js';
-import { until } from '../lib/ns-http.js';
+import { waitFor } from '../lib/wait.js';
 
 const run = promisify(execFile);
 
@@ -21,21 +21,21 @@ t.test('vpsfw top under tmux: a ban made during the run, then q', async (t) => {
   t.teardown(() => tmux('kill-server').catch(() => undefined));
   const screen = () => tmux('capture-pane', '-p', '-t', 'top');
 
-  const first = await until('the live view', async () => ((await screen()).includes('accept/s') ? screen() : undefined), 20_000);
+  const first = await waitFor('the live view', 20_000, async () => ((await screen()).includes('accept/s') ? screen() : undefined));
   t.match(first, /recent bans[^\n]*\n\s+none/, 'no ban yet');
 
   // 2000 SYNs, 0.5 ms apart (as tests/e2e/agent-detectors.test.ts): the flooder is banned.
   await lab.status(lab.attacker.ns, 'hping3', ['-q', '-S', '-p', '8080', '-i', 'u500', '-c', '2000', lab.attacker.server4], { timeoutMs: 20_000 });
-  const banned = await until('the ban on screen', async () => {
+  const banned = await waitFor('the ban on screen', 20_000, async () => {
     const s = await screen();
     return new RegExp(`recent bans[\\s\\S]*${lab.attacker.ip4.replace(/\./g, '\\.')}\\s+\\d+m\\d\\ds\\s+detector:synFlood`).test(s) ? s : undefined;
-  }, 20_000);
+  });
   t.pass('the ban is on screen, with its time left and its decider');
   t.match(banned, new RegExp(`sources refused most[\\s\\S]*${lab.attacker.ip4.replace(/\./g, '\\.')}\\s+\\d+`), 'the flooder among the sources refused most');
   t.match(banned, /^bans\s+\S*\s+1 in force$/m, 'one ban in force');
 
   await tmux('send-keys', '-t', 'top', 'q');
-  const status = await until('top to quit', async () => /top ended with status (\d+)/.exec(await screen())?.[1], 20_000);
+  const status = await waitFor('top to quit', 20_000, async () => /top ended with status (\d+)/.exec(await screen())?.[1]);
   t.equal(status, '0', 'q quits, exit status 0');
   t.notMatch(await screen(), /accept\/s/, 'the alternate screen is left: the terminal is as it was');
 });

@@ -17,19 +17,3 @@ export async function nsGet(lab: Lab, ns: string, url: string, headers: Record<s
   const r = await lab.exec(ns, process.execPath, ['-e', SCRIPT, url, JSON.stringify(headers)], { timeoutMs: 15_000 });
   return JSON.parse(r.stdout) as NsResponse;
 }
-
-/** Retries `f` until it returns something other than undefined (at most `timeoutMs`). */
-export async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 500): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
