@@ -3,10 +3,11 @@
 // only in a private mount namespace (bind-mounted passwd and shadow), never on the host.
 // A guesser is Debian's sshpass driving ssh. Everything is removed in the test's teardown.
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lab } from './netns.js';
+import { waitFor } from './wait.js';
 
 export const SSH_USER = 'vpsfwtest';
 export const SSH_PASSWORD = 'right horse battery staple';
@@ -16,8 +17,8 @@ export interface Sshd {
   log: string;
   port: number;
   child: ChildProcess;
-  /** SIGHUP: sshd re-executes itself and opens its -E file again (after a rotation). */
-  hup(): void;
+  /** SIGHUP: sshd re-executes itself and opens its -E file again (after a rotation); resolves once it listens again. */
+  hup(): Promise<void>;
 }
 
 export async function startSshd(t: { teardown(fn: () => unknown): void }, lab: Lab, opts: { port?: number; ns?: string } = {}): Promise<Sshd> {
@@ -46,11 +47,27 @@ export async function startSshd(t: { teardown(fn: () => unknown): void }, lab: L
     rmSync(dir, { recursive: true, force: true });
   });
   for (let i = 0; i < 100; i++) {
-    if (readFileSync(log, 'utf8').includes(`port ${port}`)) return { dir, log, port, child, hup: () => child.kill('SIGHUP') };
+    if (readFileSync(log, 'utf8').includes(`port ${port}`)) return { dir, log, port, child, hup: () => hup(child, log) };
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`sshd did not start: ${stderr} ${readFileSync(log, 'utf8')}`);
+}
+
+/**
+ * Between the old sshd closing its sockets and the new one binding them a login is refused (exit
+ * 255): the new process says when it listens again (both addresses), in its -E file from where it
+ * stood before, or from the start of a new file after a rename.
+ */
+async function hup(child: ChildProcess, log: string): Promise<void> {
+  const before = statSync(log, { throwIfNoEntry: false });
+  child.kill('SIGHUP');
+  await waitFor('sshd to listen again after SIGHUP', 10_000, async () => {
+    const now = statSync(log, { throwIfNoEntry: false });
+    if (!now) return false;
+    const from = before?.ino === now.ino ? before.size : 0;
+    return (readFileSync(log).subarray(from).toString('utf8').match(/Server listening on /g)?.length ?? 0) >= 2;
+  });
 }
 
 /**
