@@ -112,7 +112,7 @@ export interface BanStats {
   /** Bans running now. */
   active: number;
   activeByFamily: { ipv4: number; ipv6: number };
-  /** Running bans by origin (vpsfw bans, the metrics: how many came from CrowdSec). */
+  /** Running bans by origin (`vpsfw status`: how many came from CrowdSec). */
   activeByOrigin: Record<BanOrigin, number>;
   /** Bans made, by decider and origin, most first; restored and adopted ones are not made here. */
   made: Array<{ by: string; origin: BanOrigin; count: number }>;
@@ -183,8 +183,12 @@ class BanTable extends SlotTable {
   readonly family: Family;
   /** Networks: the key's last word is the prefix length. */
   readonly network: boolean;
-  /** Records whose `until` is not 0: running bans, and those ended since the last sweep. */
-  active = 0;
+  /**
+   * Records whose `until` is not 0 (running bans, and those ended since the last sweep), and of
+   * them how many of each origin (BAN_ORIGINS' order): counted as records change, here alone.
+   */
+  #active = 0;
+  readonly activeByOrigin = new Uint32Array(BAN_ORIGINS.length);
   readonly #texts: Texts;
   readonly #key: Uint32Array;
 
@@ -245,7 +249,12 @@ class BanTable extends SlotTable {
     return s;
   }
 
+  get active(): number {
+    return this.#active;
+  }
+
   set(s: number, e: { since: number; until: number; offense: number; reason: string; by: string; origin: BanOrigin; scenario?: string | undefined }): void {
+    this.#uncount(s);
     this.since[s] = e.since;
     this.until[s] = e.until;
     this.offense[s] = e.offense;
@@ -253,6 +262,28 @@ class BanTable extends SlotTable {
     this.by[s] = this.#texts.index(e.by);
     this.origin[s] = BAN_ORIGINS.indexOf(e.origin);
     this.scenario[s] = this.#texts.index(e.scenario ?? '');
+    if (e.until !== 0) {
+      this.#active++;
+      this.activeByOrigin[this.origin[s]!]!++;
+    }
+  }
+
+  /** The ban ends; the record stays as an offender's. */
+  end(s: number): void {
+    this.#uncount(s);
+    this.until[s] = 0;
+  }
+
+  /** Also the least recently used record that insert() evicts at the cap, running or not. */
+  override delete(s: number): void {
+    this.end(s);
+    super.delete(s);
+  }
+
+  #uncount(s: number): void {
+    if (this.until[s] === 0) return;
+    this.#active--;
+    this.activeByOrigin[this.origin[s]!]!--;
   }
 }
 
@@ -364,7 +395,7 @@ export class BanStore {
       for (const s of b.slots()) {
         if (b.until[s]! <= now || this.#allowlisted(b.target(s)) === null) continue;
         const { address, family } = b.entry(s);
-        this.#end(b, s);
+        b.end(s);
         this.#ended.allowlisted++;
         this.#kernel.del(address, family).catch(this.#onError);
         ended = true;
@@ -430,7 +461,6 @@ export class BanStore {
     if (!counted && this.#active() >= this.#settings.maxEntries) this.#evictSoonest(now);
     const s = b.slot(key);
     b.set(s, { since: now, until: now + ms, offense, reason: req.reason, by: req.by, origin: req.origin, scenario: req.scenario });
-    if (!counted) b.active++;
     this.#toKernel(b, s, now);
     // A manual ban is on disk before `vpsfw ban` returns (saved()); the others are coalesced.
     this.#changed(req.origin === 'control');
@@ -494,7 +524,7 @@ export class BanStore {
     const had = s >= 0 && b.until[s]! > this.#now();
     if (only !== undefined && !(had && b.origin[s] === BAN_ORIGINS.indexOf(only.origin))) return false;
     // The offence history stays: a source banned again escalates.
-    if (s >= 0) this.#end(b, s);
+    if (s >= 0) b.end(s);
     if (had) this.#ended.lifted++;
     this.#queue(b, 0, b.keyFor(t));
     this.#changed(only === undefined);
@@ -521,9 +551,7 @@ export class BanStore {
     const t = this.#tables;
     const [ipv4, ipv6] = [t[4].address.active + t[4].network.active, t[6].address.active + t[6].network.active];
     const made = [...this.#made].flatMap(([by, counts]) => BAN_ORIGINS.flatMap((origin, i) => (counts[i]! > 0 ? [{ by, origin, count: counts[i]! }] : []))).sort((x, y) => y.count - x.count);
-    const byOrigin = BAN_ORIGINS.map(() => 0);
-    for (const b of this.#all) for (const s of b.slots()) if (b.until[s] !== 0) byOrigin[b.origin[s]!]!++;
-    const activeByOrigin = Object.fromEntries(BAN_ORIGINS.map((o, i) => [o, byOrigin[i]!])) as Record<BanOrigin, number>;
+    const activeByOrigin = Object.fromEntries(BAN_ORIGINS.map((o, i) => [o, this.#all.reduce((n, b) => n + b.activeByOrigin[i]!, 0)])) as Record<BanOrigin, number>;
     return { active: ipv4 + ipv6, activeByFamily: { ipv4, ipv6 }, activeByOrigin, made, ...this.#ended, recent: [...this.#recent] };
   }
 
@@ -558,7 +586,7 @@ export class BanStore {
     for (const b of this.#all) {
       for (const s of b.slots()) {
         if (b.until[s] !== 0 && b.until[s]! <= now) {
-          this.#end(b, s);
+          b.end(s);
           this.#ended.expired++;
           changed = true;
         }
@@ -608,9 +636,7 @@ export class BanStore {
     const b = this.#table(t);
     const key = b.keyFor(t);
     if (r.type === 'ban' && r.until > now) {
-      const s = b.slot(key);
-      if (b.until[s] === 0) b.active++;
-      b.set(s, r);
+      b.set(b.slot(key), r);
       return;
     }
     // A ban that has ended since the save, or an offender record: history only. A running ban
@@ -647,7 +673,6 @@ export class BanStore {
         continue;
       }
       const s = b.slot(key);
-      if (b.until[s] === 0) b.active++;
       b.set(s, { since: now, until, reason: 'found in the kernel ban set at start', by: 'kernel', origin: 'kernel', offense: found >= 0 ? Math.max(1, b.offense[s]!) : 1 });
       adopted++;
     }
@@ -719,13 +744,6 @@ export class BanStore {
     }
   }
 
-  /** A ban ends; the record stays as an offender's. */
-  #end(b: BanTable, s: number): void {
-    if (b.until[s] === 0) return;
-    b.until[s] = 0;
-    b.active--;
-  }
-
   #evictSoonest(now: number): void {
     let soonest: { b: BanTable; s: number } | null = null;
     for (const b of this.#all) {
@@ -733,7 +751,7 @@ export class BanStore {
     }
     if (soonest === null) return;
     const { address, family } = soonest.b.entry(soonest.s);
-    this.#end(soonest.b, soonest.s);
+    soonest.b.end(soonest.s);
     this.#ended.evicted++;
     this.#kernel.del(address, family).catch(this.#onError);
   }

@@ -537,6 +537,25 @@ t.test('running bans counted by origin', async (t) => {
   t.same(f.store.stats().activeByOrigin, { agent: 1, control: 1, crowdsec: 1, log: 0, kernel: 0 }, 'what has run out is not counted');
 });
 
+t.test('the origin counts follow a ban taken over by another origin, lifted, evicted and restored', async (t) => {
+  const f = fixture({ maxEntries: 3 });
+  const byOrigin = () => f.store.stats().activeByOrigin;
+  f.ban('192.0.2.1');
+  f.ban('192.0.2.1', { origin: 'crowdsec', by: 'crowdsec', durationMs: 4 * H, escalate: false });
+  t.same(byOrigin(), { agent: 0, control: 0, crowdsec: 1, log: 0, kernel: 0 }, "lengthened by a CrowdSec decision: CrowdSec's now");
+  f.tick(1);
+  f.ban('192.0.2.2', { origin: 'control', by: 'control' });
+  f.ban('192.0.2.3', { origin: 'log', by: 'log:sshd' });
+  f.ban('192.0.2.4');
+  t.same(byOrigin(), { agent: 1, control: 0, crowdsec: 1, log: 1, kernel: 0 }, 'at maxEntries the soonest to end (the manual one) made room');
+  t.ok(await f.store.unban('192.0.2.1'));
+  t.same(byOrigin(), { agent: 1, control: 0, crowdsec: 0, log: 1, kernel: 0 }, 'a lift');
+  await f.store.save();
+  const g = fixture({}, { saved: f.file() });
+  t.equal(await g.store.restore(), 2);
+  t.same(g.store.stats().activeByOrigin, { agent: 1, control: 0, crowdsec: 0, log: 1, kernel: 0 }, 'restored from the state file');
+});
+
 t.test('bulk: coalesced writes wait for the load to end, then one follows; manual ones do not wait; the bans reach the kernel meanwhile', async (t) => {
   const f = fixture({ maxEntries: 10_000 });
   const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
